@@ -1,0 +1,12 @@
+// The list of subcommands, in the order `diskit --help` shows them.
+#include "tools/commands.h"
+
+namespace dk::tools {
+
+std::vector<Command> add_all_commands(CLI::App& app) {
+  return {
+      add_create(app), add_info(app), add_convert(app), add_map(app), add_compare(app),
+  };
+}
+
+}  // namespace dk::tools
