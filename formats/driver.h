@@ -24,6 +24,11 @@ struct OpenOptions {
   std::optional<std::string> snapshot;
   // The format was probed, not given: raw then refuses writes to sector 0.
   bool probed = false;
+  // Cache mode (qemu-img -t/-T): direct opens host files with O_DIRECT (the
+  // driver then reports request_alignment() >= 512 or bounces through aligned
+  // buffers); sync_writes opens them with O_DSYNC (writethrough/directsync).
+  bool direct = false;
+  bool sync_writes = false;
   // Driver-specific open options (e.g. vmdk's allow-unsafe-extent-paths).
   std::map<std::string, std::string> extra;
 };
