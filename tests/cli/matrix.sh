@@ -71,11 +71,12 @@ build_matrix() {
 
   # Compressed clusters (zlib, zstd) with qemu-img convert -c from a raw
   # image holding compressible, incompressible, zero and unaligned data.
-  if _mx_want 'compressed|raw'; then
+  if _mx_want plain || _mx_want compressed_zlib || _mx_want compressed_zstd ||
+    _mx_want compressed_4k; then
     qemu-img create -q -f raw "$MX/plain.raw" 8M
     fill "$MX/plain.raw" raw
     head -c 200000 /dev/urandom | dd of="$MX/plain.raw" bs=1 seek=2000000 conv=notrunc status=none
-    _mx_want raw && _mx_add plain.raw raw
+    if _mx_want plain; then _mx_add plain.raw raw; fi
     for o in zlib zstd; do
       _mx_want "compressed_$o" || continue
       qemu-img convert -c -O qcow2 -o compression_type=$o "$MX/plain.raw" "$MX/compressed_$o.qcow2"
