@@ -1,7 +1,7 @@
 # Every image of the matrix compares identical to its qemu-img raw copy
 # (both orders, default and strict), and a one-byte change in the copy is
 # found at the offset qemu-img reports.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 DK_MATRIX_FILTER='^(compat010|cluster512|cluster2M|el2_64k|compressed_zstd|datafile_raw|dirty|chain_raw|chain_qcow2|snapshot|prealloc_metadata|plain)' build_matrix "$T/m"

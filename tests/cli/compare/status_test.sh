@@ -1,6 +1,6 @@
 # `diskit compare` prints the same stdout and exits with the same status
 # (0 identical, 1 different, 2 error) as qemu-img compare, case by case.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 qio() { qemu-io -f "$1" -c "$2" "$3" >/dev/null || fail "qemu-io $2 $3"; }
 qemu-img create -q -f raw a.raw 4M

@@ -1,7 +1,7 @@
 # `convert -B BASE -F FMT` writes a thin delta: it names BASE as its backing
 # file, holds only what differs from BASE (smaller than a full copy), reads
 # back identical to the source and passes `qemu-img check`.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 DK_MATRIX_FILTER='^chain_' build_matrix "$T/m"

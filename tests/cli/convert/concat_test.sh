@@ -1,6 +1,6 @@
 # `convert` with several sources concatenates them, like qemu-img: to raw
 # (byte-identical) and to qcow2 (check-clean, content equal).
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 qio() { qemu-io -f "$1" -c "$2" "$3" >/dev/null || fail "qemu-io $2 $3"; }
 qemu-img create -q -f raw a.raw 1M && qio raw 'write -P 0x0a 1234 5000' a.raw

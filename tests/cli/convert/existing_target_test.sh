@@ -1,7 +1,7 @@
 # `convert -n` writes into an existing image (not recreated): the result
 # equals qemu-img's conversion into a copy of the same target, byte for byte
 # in raw terms, and a qcow2 target stays check-clean with its header kept.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 qio() { qemu-io -f "$1" -c "$2" "$3" >/dev/null || fail "qemu-io $2 $3"; }
 qemu-img create -q -f qcow2 src.qcow2 4M

@@ -1,6 +1,6 @@
 # Every image of the matrix converted by diskit to qcow2 (default options,
 # then compressed) passes `qemu-img check` and compares equal to its source.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 DK_MATRIX_FILTER='^(compat010|cluster512|cluster2M|refcount1|refcount64|dirty|el2_32k|el2_128k|compressed_zstd|compressed_4k|prealloc_falloc|datafile|datafile_raw|chain_raw|chain_qcow2|snapshot|large|plain)$' \

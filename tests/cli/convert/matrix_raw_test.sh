@@ -1,6 +1,6 @@
 # Every image of the matrix reads byte-identical through `diskit convert -O
 # raw` and `qemu-img convert -O raw`.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 build_matrix "$T/m"

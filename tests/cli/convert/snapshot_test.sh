@@ -1,7 +1,7 @@
 # `convert -l` reads an internal snapshot (by name, by id, with
 # snapshot.name=/snapshot.id=) byte-identical to qemu-img; a missing
 # snapshot is an error (exit 1) in both.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 DK_MATRIX_FILTER='^snapshot$' build_matrix "$T/m"

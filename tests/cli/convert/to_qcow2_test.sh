@@ -3,7 +3,7 @@
 # preallocation) pass `qemu-img check`, read back identical, have the
 # requested header (info equals that of qemu-img's conversion, disk size
 # aside), and stay clean after qemu-io writes into them.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 DK_MATRIX_FILTER='^(plain|chain_qcow2|el2_64k)$' build_matrix "$T/m"

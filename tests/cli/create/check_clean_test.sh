@@ -1,7 +1,7 @@
 # Every image `diskit create` makes passes `qemu-img check`, compares equal
 # to the one qemu-img creates with the same options, stays clean after
 # qemu-io writes into it, and has the same `info` (key for key).
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/create/combos.sh"
 make_create_bases

@@ -1,7 +1,7 @@
 # Invalid `create` invocations exit 1 like qemu-img, with the error on
 # stderr prefixed "diskit: ", and print the same stdout as qemu-img (which
 # prints its "Formatting" line before the driver rejects an option).
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 cases=(
   "-f raw x 1x"

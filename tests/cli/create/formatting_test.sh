@@ -1,6 +1,6 @@
 # `diskit create` prints the same "Formatting ..." line (and nothing else on
 # stdout) and exits like qemu-img create, for every option combination.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/create/combos.sh"
 make_create_bases

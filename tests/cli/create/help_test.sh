@@ -1,7 +1,7 @@
 # `create -o help` (and -o ?) lists the options: every qemu-img option line
 # (other than encryption, which diskit does not implement) appears verbatim
 # and the command exits 0.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 for fmt in raw qcow2; do
   for h in help '?'; do

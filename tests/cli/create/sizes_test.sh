@@ -1,6 +1,6 @@
 # Size arguments with suffixes (and -o size=) give the same virtual size and
 # the same "Formatting" line as qemu-img, for raw and qcow2.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 sizes=(0 1 511 512 100000 1b 1k 1K 3k 1M 1.5M 2G 1T 1P 0.5k 1024k)
 for fmt in raw qcow2; do

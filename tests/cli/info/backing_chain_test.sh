@@ -1,7 +1,7 @@
 # `info --backing-chain` (JSON array and human text) matches qemu-img for
 # 3-deep chains over raw and over a shorter qcow2 base, addressed by a
 # relative path, an absolute path and from another directory.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 DK_MATRIX_FILTER='^chain_' build_matrix "$T/m"

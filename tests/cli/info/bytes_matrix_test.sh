@@ -1,7 +1,7 @@
 # `diskit info` output is byte-identical to qemu-img's, as JSON and as the
 # human-readable text, for every image of the matrix. (Key equality is
 # json_matrix; this case fails on formatting differences alone.)
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 build_matrix "$T/m"

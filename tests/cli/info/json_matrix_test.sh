@@ -1,6 +1,6 @@
 # `diskit info --output=json` equals `qemu-img info --output=json` key for
 # key for every image of the matrix (both given the same relative path).
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 build_matrix "$T/m"

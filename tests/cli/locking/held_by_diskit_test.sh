@@ -2,7 +2,7 @@
 # (diskit's locks are QEMU-compatible), and qemu-img -U can still read it.
 # diskit is held open by giving the image a FIFO as backing file: opening
 # the backing file blocks until the test writes to the FIFO.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 require mkfifo
 mkfifo base.fifo

@@ -1,7 +1,7 @@
 # While qemu-io holds an image open for writing, diskit commands that open
 # it without -U fail (exit 1, compare 2) saying it is in use; with -U (or
 # a read-only holder) they work and print what qemu-img prints.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 require mkfifo
 qemu-img create -q -f qcow2 a.qcow2 4M

@@ -1,7 +1,7 @@
 # `diskit map` (human output) is byte-identical to qemu-img's for every
 # image of the matrix; images whose data qemu-img cannot place in one file
 # make both fail the same way.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 build_matrix "$T/m"

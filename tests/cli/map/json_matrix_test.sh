@@ -1,6 +1,6 @@
 # `diskit map --output=json` is byte-identical to qemu-img's for every image
 # of the matrix (and key-equal, checked first for a readable diff).
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 build_matrix "$T/m"

@@ -1,6 +1,6 @@
 # `map --start-offset/--max-length` (and -s/-l) match qemu-img byte for byte,
 # including unaligned starts, lengths past the end and ranges in chains.
-source "$DK_TESTLIB"
+source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 DK_MATRIX_FILTER='^(compat11|cluster512|el2_64k|chain_qcow2|compressed_zstd)$' build_matrix "$T/m"
