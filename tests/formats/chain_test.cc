@@ -3,6 +3,8 @@
 // cap and loop detection.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "formats/chain.h"
 #include "formats/raw/raw.h"
 #include "tests/formats/mock_layer.h"
@@ -180,6 +182,37 @@ TEST_F(QcowChain, MissingBackingFileIsAClearError) {
   ChainOptions nb;
   nb.no_backing = true;
   EXPECT_TRUE(open_chain(d + "/o.qcow2", nb));
+}
+
+TEST_F(QcowChain, BackingProbedAsRawWarns) {
+  const std::string d = m_dir.dir();
+  make("cd '" + d + "' && qemu-img create -q -f raw base.raw 1M"
+       " && qemu-img create -q -f qcow2 -b base.raw -F raw o.qcow2");
+  // Drop the backing-format header extension (0xE2792ACA) so the name stands alone.
+  {
+    std::fstream f(d + "/o.qcow2", std::ios::in | std::ios::out | std::ios::binary);
+    std::string head(4096, '\0');
+    f.read(head.data(), head.size());
+    size_t at = head.find("\xE2\x79\x2A\xCA");
+    ASSERT_NE(at, std::string::npos);
+    f.clear();
+    f.seekp(static_cast<std::streamoff>(at));
+    f.write("\0\0\0\0", 4);
+  }
+  std::vector<std::string> warnings;
+  ChainOptions o;
+  o.warn = [&](const std::string& w) { warnings.push_back(w); };
+  auto l = open_chain(d + "/o.qcow2", o);
+  ASSERT_TRUE(l) << l.error().message;
+  ASSERT_NE((*l)->backing(), nullptr);
+  EXPECT_EQ((*l)->backing()->format_name(), "raw");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("probed as raw"), std::string::npos);
+  // -F names it: no warning.
+  warnings.clear();
+  o.backing_format = "raw";
+  EXPECT_TRUE(open_chain(d + "/o.qcow2", o));
+  EXPECT_TRUE(warnings.empty());
 }
 
 TEST_F(QcowChain, LoopsAreRefused) {
