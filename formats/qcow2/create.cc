@@ -209,9 +209,7 @@ Result<void> create(const std::string& path, const CreateSpec& spec) {
   if (div_round_up(p.size, cs * l2_entries) * 8 > kMaxL1Bytes)
     return err(path, "Image size is too large for this cluster size");
   if (!p.data_file.empty()) {
-    std::string dpath = p.data_file;
-    if (dpath[0] != '/' && path.find('/') != std::string::npos) dpath = path.substr(0, path.rfind('/') + 1) + dpath;
-    File d = DK_TRY(File::open(dpath, O_RDWR | O_CREAT | O_TRUNC));
+    File d = DK_TRY(File::open(p.data_file, O_RDWR | O_CREAT | O_TRUNC));
     DK_TRY(d.truncate(p.size));
   }
   DK_TRY(write_skeleton(path, p));

@@ -26,13 +26,6 @@ Result<void> lock(const File& f, LockMode mode, bool force_share) {
   return dk::lock_image(f, mode, force_share);
 }
 
-std::string join_dir(const std::string& image, const std::string& rel) {
-  if (rel.empty() || rel[0] == '/') return rel;
-  auto slash = image.rfind('/');
-  if (slash == std::string::npos) return rel;
-  return image.substr(0, slash + 1) + rel;
-}
-
 Result<std::vector<uint64_t>> read_table(const Qcow2Layer& l, const File& f, uint64_t off, uint64_t n,
                                          const std::string& what, uint64_t file_size, const std::string& name) {
   if (!range_within(off, n * 8, file_size))
@@ -158,7 +151,8 @@ Result<void> Qcow2Layer::open_data_file(const OpenOptions& opts) {
   if (m_info.data_file.empty())
     return make_error(EINVAL, m_name + ": image needs an external data file but names none");
   m_data_raw = h.autoclear_features & kAutoclearDataFileRaw;
-  m_data_path = join_dir(filename(), m_info.data_file);
+  // Like QEMU, the name is used as stored (relative names are relative to the working directory).
+  m_data_path = m_info.data_file;
   int flags = writable() ? O_RDWR : O_RDONLY;
   if (opts.direct) flags |= O_DIRECT;
   if (opts.sync_writes) flags |= O_DSYNC;

@@ -20,7 +20,9 @@ void run_case(const Case& c) {
     size_t e = io.find(';', pos);
     if (e == std::string::npos) e = io.size();
     std::string cmd = io.substr(pos, e - pos);
-    if (!cmd.empty()) ASSERT_EQ(sh("qemu-io -f qcow2 -c '" + cmd + "' '" + img + "' >/dev/null"), 0) << cmd;
+    if (!cmd.empty()) {
+      ASSERT_EQ(sh("qemu-io -f qcow2 -c '" + cmd + "' '" + img + "' >/dev/null"), 0) << cmd;
+    }
     pos = e + 1;
   }
   auto l = open_q(img);
