@@ -1,6 +1,8 @@
 // Metadata caches (L2 tables, refcount blocks), host I/O helpers and the
 // ordered write-back that keeps the image consistent after a crash:
 // data -> refcount blocks -> L2 tables -> L1 -> deferred frees.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +21,23 @@ struct AlignedBuf {
   explicit AlignedBuf(size_t n) { p = static_cast<std::byte*>(std::aligned_alloc(kDirectAlign, n)); }
   ~AlignedBuf() { std::free(p); }
 };
+// O_DIRECT read of an aligned span: a short read means end of file (the
+// next read would be unaligned), the rest reads as zero.
+Result<void> direct_read(const File& f, uint64_t off, std::span<std::byte> out) {
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::pread(f.fd(), out.data() + done, out.size() - done, static_cast<off_t>(off + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("read from '" + f.path() + "' at offset " + std::to_string(off + done));
+    }
+    done += static_cast<size_t>(n);
+    if (n == 0 || done % kDirectAlign) break;
+  }
+  std::memset(out.data() + done, 0, out.size() - done);
+  return {};
+}
+
 }  // namespace
 
 CacheEntry* MetaCache::find(uint64_t off) {
@@ -51,7 +70,7 @@ Result<void> Qcow2Layer::io_read(const File& f, uint64_t off, std::span<std::byt
   uint64_t end = align_up(off + out.size(), kDirectAlign);
   AlignedBuf buf(end - start);
   if (!buf.p) return make_error(ENOMEM, "out of memory");
-  DK_TRY(f.pread_fill(start, std::span(buf.p, end - start)));
+  DK_TRY(direct_read(f, start, std::span(buf.p, end - start)));
   std::memcpy(out.data(), buf.p + (off - start), out.size());
   return {};
 }
@@ -64,7 +83,7 @@ Result<void> Qcow2Layer::io_write(File& f, uint64_t off, std::span<const std::by
   uint64_t end = align_up(off + in.size(), kDirectAlign);
   AlignedBuf buf(end - start);
   if (!buf.p) return make_error(ENOMEM, "out of memory");
-  if (start != off || end != off + in.size()) DK_TRY(f.pread_fill(start, std::span(buf.p, end - start)));
+  if (start != off || end != off + in.size()) DK_TRY(direct_read(f, start, std::span(buf.p, end - start)));
   std::memcpy(buf.p + (off - start), in.data(), in.size());
   return f.pwrite_all(start, std::span<const std::byte>(buf.p, end - start));
 }

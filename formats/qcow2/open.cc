@@ -26,17 +26,6 @@ Result<void> lock(const File& f, LockMode mode, bool force_share) {
   return dk::lock_image(f, mode, force_share);
 }
 
-Result<std::vector<uint64_t>> read_table(const Qcow2Layer& l, const File& f, uint64_t off, uint64_t n,
-                                         const std::string& what, uint64_t file_size, const std::string& name) {
-  if (!range_within(off, n * 8, file_size))
-    return make_error(EINVAL, name + ": " + what + " offset " + hex(off) + " is beyond the end of the file");
-  std::vector<std::byte> buf(n * 8);
-  DK_TRY(f.pread_exact(off, buf));
-  std::vector<uint64_t> t(n);
-  for (uint64_t i = 0; i < n; ++i) t[i] = load_be64(buf.data() + i * 8);
-  return t;
-}
-
 std::string unsupported_features(const HeaderInfo& info) {
   uint64_t unknown = info.h.incompatible_features & ~kIncompatKnown;
   std::string msg;
@@ -119,6 +108,15 @@ Result<void> Qcow2Layer::load(const OpenOptions& opts) {
 
 Result<void> Qcow2Layer::load_tables() {
   Header& h = m_info.h;
+  auto read_table = [&](uint64_t off, uint64_t n, const std::string& what) -> Result<std::vector<uint64_t>> {
+    if (!range_within(off, n * 8, m_file_size))
+      return make_error(EINVAL, m_name + ": " + what + " offset " + hex(off) + " is beyond the end of the file");
+    std::vector<std::byte> buf(n * 8);
+    DK_TRY(io_read(m_file, off, buf));
+    std::vector<uint64_t> t(n);
+    for (uint64_t i = 0; i < n; ++i) t[i] = load_be64(buf.data() + i * 8);
+    return t;
+  };
   if (uint64_t(h.l1_size) * 8 > kMaxL1Bytes) return make_error(EFBIG, m_name + ": active L1 table too large");
   const uint64_t span = m_cs << m_l2_bits;
   if (h.size > (uint64_t(1) << 62))
@@ -128,7 +126,7 @@ Result<void> Qcow2Layer::load_tables() {
   if (h.l1_size) {
     if (h.l1_table_offset % m_cs) return make_error(EINVAL, m_name + ": invalid L1 table offset " + hex(h.l1_table_offset));
     if (h.l1_table_offset < m_cs) return make_error(EINVAL, m_name + ": L1 table overlaps the header");
-    m_l1 = DK_TRY(read_table(*this, m_file, h.l1_table_offset, h.l1_size, "L1 table", m_file_size, m_name));
+    m_l1 = DK_TRY(read_table(h.l1_table_offset, h.l1_size, "L1 table"));
   }
   const uint64_t rt_bytes = uint64_t(h.refcount_table_clusters) * m_cs;
   if (rt_bytes > kMaxRefTableBytes) return make_error(EFBIG, m_name + ": reference count table too large");
@@ -136,8 +134,7 @@ Result<void> Qcow2Layer::load_tables() {
   if (h.refcount_table_offset % m_cs)
     return make_error(EINVAL, m_name + ": invalid reference count table offset " + hex(h.refcount_table_offset));
   if (h.refcount_table_offset < m_cs) return make_error(EINVAL, m_name + ": reference count table overlaps the header");
-  m_rt = DK_TRY(read_table(*this, m_file, h.refcount_table_offset, rt_bytes / 8, "reference count table",
-                           m_file_size, m_name));
+  m_rt = DK_TRY(read_table(h.refcount_table_offset, rt_bytes / 8, "reference count table"));
   return {};
 }
 

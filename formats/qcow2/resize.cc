@@ -116,6 +116,8 @@ Result<void> Qcow2Layer::do_truncate(uint64_t new_size, bool shrink_allowed) {
     if (need > m_l1.size()) DK_TRY(grow_l1(need));
   }
   DK_TRY(sync_all());
+  // A raw external data file must stay a valid raw image of the new size.
+  if (m_data_raw) DK_TRY(m_data.truncate(new_size));
   std::byte b[8];
   store_be64(b, new_size);
   DK_TRY(io_write(m_file, 24, b));

@@ -234,3 +234,32 @@ TEST(Qcow2Perf, SequentialWriteAndRead) {
 
 }  // namespace
 }  // namespace dk::fmt::qcow2test
+
+namespace dk::fmt::qcow2test {
+namespace {
+
+TEST(Qcow2Direct, WriteReadWithODirect) {
+  REQUIRE_QEMU();
+  TempDir d;
+  std::string img = d / "dio.qcow2";
+  ASSERT_EQ(sh("qemu-img create -q -f qcow2 " + img + " 4M"), 0);
+  OpenOptions o;
+  o.writable = true;
+  o.direct = true;
+  auto r = kQcow2Driver.open(img, o);
+  if (!r && r.error().code == EINVAL && r.error().message.find("could not open") != std::string::npos)
+    GTEST_SKIP() << "O_DIRECT unsupported here";
+  ASSERT_TRUE(r) << r.error().message;
+  auto data = pattern(300001, 4);
+  ASSERT_TRUE((*r)->write(12345, data));
+  std::vector<std::byte> back(data.size());
+  ASSERT_TRUE((*r)->read(12345, back));
+  EXPECT_SAME_BYTES(back, data);
+  r->reset();
+  EXPECT_TRUE(qemu_check_clean(img)) << sh_out("qemu-img check " + img);
+  auto raw = qemu_raw(img, d.path());
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), raw.begin() + 12345));
+}
+
+}  // namespace
+}  // namespace dk::fmt::qcow2test
