@@ -304,7 +304,6 @@ Result<void> Pipeline::run() {
   uint64_t data_total = 0;
   if (m_opts.progress) {
     data_total = DK_TRY(count_data());
-    m_opts.progress(0.0);
   }
   const uint64_t step = m_opts.compress ? m_settings.cluster_size : std::max<uint64_t>(2u << 20, m_settings.cluster_size);
   ProgressSteps steps(data_total, step, m_opts.sparse_size == 0, m_opts.progress);
@@ -338,7 +337,6 @@ Result<void> Pipeline::run() {
   stop();
   reader.join();
   for (auto& w : workers) w.join();
-  if (result && m_opts.progress) m_opts.progress(100.0);
   return result;
 }
 
