@@ -95,7 +95,7 @@ Result<void> QedLayer::writeback_tables() {
   // Data first: entries must never reach the disk before what they point at.
   DK_TRY(m_file.flush());
   bool fresh = false;
-  for (auto& [idx, t] : m_cache) {
+  for (auto& [offset, t] : m_cache) {
     if (t.dirty_lo == t.dirty_hi) continue;
     std::vector<uint64_t> le(t.entries.begin() + t.dirty_lo, t.entries.begin() + t.dirty_hi);
     for (uint64_t& e : le) store_le64(&e, e);
@@ -127,11 +127,13 @@ Result<void> QedLayer::evict_one() {
 }
 
 Result<QedLayer::L2Table*> QedLayer::get_l2(uint64_t l1_index, bool create) {
-  if (auto it = m_cache.find(l1_index); it != m_cache.end()) {
+  // Keyed by table offset: a (corrupt) L1 naming one table twice still
+  // has one copy of it in memory.
+  const uint64_t l2_off = m_l1[l1_index];
+  if (auto it = m_cache.find(l2_off); l2_off && it != m_cache.end()) {
     it->second.last_use = ++m_use_clock;
     return &it->second;
   }
-  const uint64_t l2_off = m_l1[l1_index];
   if (l2_off == 0 && !create) return nullptr;
   while (m_cache.size() >= m_cache_max) DK_TRY(evict_one());
   L2Table t;
@@ -156,7 +158,8 @@ Result<QedLayer::L2Table*> QedLayer::get_l2(uint64_t l1_index, bool create) {
     t.offset = l2_off;
     t.entries = DK_TRY(read_table(m_file, l2_off, m_geo.table_bytes()));
   }
-  auto [it, ok] = m_cache.emplace(l1_index, std::move(t));
+  const uint64_t key = t.offset;
+  auto [it, ok] = m_cache.emplace(key, std::move(t));
   (void)ok;
   return &it->second;
 }

@@ -98,7 +98,7 @@ class QedLayer final : public Layer {
   uint32_t m_l1_shift = 0;   // log2(bytes covered by one L2 table)
   std::vector<uint64_t> m_l1;
   uint64_t m_l1_dirty_lo = 0, m_l1_dirty_hi = 0;
-  std::map<uint64_t, L2Table> m_cache;  // by L1 index
+  std::map<uint64_t, L2Table> m_cache;  // by table offset (writeback in file order)
   uint64_t m_cache_max = 0;
   uint64_t m_use_clock = 0;
   bool m_tables_dirty = false;

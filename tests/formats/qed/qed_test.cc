@@ -300,6 +300,38 @@ TEST(Qed, L1EntryOutOfRange) {
   EXPECT_FALSE((*l)->block_status(0, 512));
 }
 
+// More L2 tables than the cache holds (128 of 256 KiB): eviction writes
+// dirty tables back in order, and everything reads back after reopening.
+TEST(Qed, CacheEvictionKeepsWrites) {
+  TempDir t;
+  std::string p = t.path("a.qed");
+  const uint64_t span = 2ull << 30;  // guest bytes per L2 table
+  const int tables = 140;
+  create(p, span * tables);
+  {
+    auto l = open_qed_file(p, true);
+    ASSERT_TRUE(l);
+    for (int i = 0; i < tables; i++) ASSERT_TRUE((*l)->write(i * span + 4096, pattern(512, i)));
+    for (int i = 0; i < tables; i++) {
+      std::vector<std::byte> b(512);
+      ASSERT_TRUE((*l)->read(i * span + 4096, b));
+      ASSERT_EQ(b, pattern(512, i)) << i;
+    }
+  }
+  auto l = open_qed_file(p, false);
+  ASSERT_TRUE(l);
+  for (int i = 0; i < tables; i++) {
+    std::vector<std::byte> b(512);
+    ASSERT_TRUE((*l)->read(i * span + 4096, b));
+    ASSERT_EQ(b, pattern(512, i)) << i;
+  }
+  if (have_program("qemu-img")) {
+    int rc = 0;
+    std::string out = run("qemu-img check -f qed '" + p + "' 2>&1", &rc);
+    EXPECT_EQ(rc, 0) << out;
+  }
+}
+
 TEST(Qed, TruncateGrows) {
   TempDir t;
   std::string p = t.path("a.qed");
