@@ -40,6 +40,11 @@ bool is_protocol_option(std::string_view key) {
                      [&](const OptionDesc& d) { return d.name == key; });
 }
 
+bool driver_has_option(const fmt::FormatDriver& drv, std::string_view key) {
+  return std::any_of(drv.create_options.begin(), drv.create_options.end(),
+                     [&](const OptionDesc& d) { return d.name == key; });
+}
+
 // True when any comma-separated item of the -o string is "help" or "?".
 bool wants_help(const std::string& opts) {
   size_t start = 0;
@@ -88,7 +93,9 @@ std::string help_line(const OptionDesc& d) {
 }
 
 void print_help(const fmt::FormatDriver& drv, bool with_file) {
-  std::vector<OptionDesc> descs(drv.create_options.begin(), drv.create_options.end());
+  std::vector<OptionDesc> descs;
+  for (const OptionDesc& d : drv.create_options)
+    if (with_file || !is_qemu_protocol_option(drv.name, d.name)) descs.push_back(d);
   if (with_file)
     for (const OptionDesc& p : kProtocolOptions)
       if (std::none_of(descs.begin(), descs.end(), [&](const OptionDesc& d) { return d.name == p.name; }))
@@ -120,9 +127,7 @@ std::vector<CreateOptSpec> option_specs(const fmt::FormatDriver& drv) {
 Result<void> validate_options(const fmt::FormatDriver& drv, const std::vector<CreateOptSpec>& specs,
                               const std::map<std::string, std::string>& opts) {
   for (const auto& [key, value] : opts) {
-    bool known = key == "size" || is_protocol_option(key) ||
-                 std::any_of(drv.create_options.begin(), drv.create_options.end(),
-                             [&](const OptionDesc& d) { return d.name == key; });
+    bool known = key == "size" || is_protocol_option(key) || driver_has_option(drv, key);
     if ((key == "backing_file" || key == "backing_fmt") && drv.supports_backing) known = true;
     if (!known) return make_error(EINVAL, "Invalid parameter '" + key + "'");
     OptKind kind = OptKind::Str;
@@ -231,7 +236,8 @@ Result<int> run_create(const CreateOptions& o) {
   spec.backing_file = backing;
   spec.backing_format = backing_fmt;
   for (const auto& [key, value] : opts)
-    if (key != "size" && key != "backing_file" && key != "backing_fmt" && !is_protocol_option(key))
+    if (key != "size" && key != "backing_file" && key != "backing_fmt" &&
+        (driver_has_option(*drv, key) || !is_protocol_option(key)))
       spec.options[key] = value;
   auto created = drv->create(filename, spec);
   if (!created) return in_file(created.error().message);

@@ -50,12 +50,21 @@ std::string snapshot_table_row(const fmt::SnapshotInfo& sn) {
   return out;
 }
 
-std::optional<std::vector<CreateOptSpec>> qemu_create_print_order(std::string_view format) {
+namespace {
+
+// Options of QEMU's host-file protocol driver, which qemu-img appends after
+// the format's own options.
+const std::vector<CreateOptSpec>& file_protocol_options() {
+  static const std::vector<CreateOptSpec> opts = {{"size", OptKind::Size, ""},
+                                                  {"nocow", OptKind::Bool, ""},
+                                                  {"preallocation", OptKind::Str, ""},
+                                                  {"extent_size_hint", OptKind::Size, ""}};
+  return opts;
+}
+
+// The format's own create options in QEMU's order.
+std::optional<std::vector<CreateOptSpec>> qemu_format_options(std::string_view format) {
   using K = OptKind;
-  // Options of the host-file protocol, appended after the format's own.
-  const std::vector<CreateOptSpec> file_opts = {
-      {"size", K::Size, ""}, {"nocow", K::Bool, ""}, {"preallocation", K::Str, ""},
-      {"extent_size_hint", K::Size, ""}};
   std::vector<CreateOptSpec> order;
   if (format == "raw") {
     order = {{"size", K::Size, ""}};
@@ -96,10 +105,28 @@ std::optional<std::vector<CreateOptSpec>> qemu_create_print_order(std::string_vi
   } else {
     return std::nullopt;
   }
-  for (const CreateOptSpec& f : file_opts) {
+  return order;
+}
+
+}  // namespace
+
+bool is_qemu_protocol_option(std::string_view format, std::string_view name) {
+  auto own = qemu_format_options(format);
+  if (!own) return false;
+  for (const CreateOptSpec& o : *own)
+    if (o.name == name) return false;
+  for (const CreateOptSpec& o : file_protocol_options())
+    if (o.name == name) return true;
+  return false;
+}
+
+std::optional<std::vector<CreateOptSpec>> qemu_create_print_order(std::string_view format) {
+  auto order = qemu_format_options(format);
+  if (!order) return std::nullopt;
+  for (const CreateOptSpec& f : file_protocol_options()) {
     bool dup = false;
-    for (const CreateOptSpec& o : order) dup = dup || o.name == f.name;
-    if (!dup) order.push_back(f);
+    for (const CreateOptSpec& o : *order) dup = dup || o.name == f.name;
+    if (!dup) order->push_back(f);
   }
   return order;
 }

@@ -39,6 +39,10 @@ struct CreateOptSpec {
 // nullopt when the format is not one qemu-img knows.
 std::optional<std::vector<CreateOptSpec>> qemu_create_print_order(std::string_view format);
 
+// True when qemu-img lists `name` for `format` only as an option of the
+// host-file protocol (shown by `create -o help` only when a file is named).
+bool is_qemu_protocol_option(std::string_view format, std::string_view name);
+
 // The kind of a driver OptionDesc type name ("str", "size", "bool", "num").
 OptKind opt_kind_from_type(std::string_view type);
 
