@@ -71,20 +71,20 @@ class Checker {
       }
       if (!set_used(off, g.table_clusters)) continue;  // shared table: skip it
       std::vector<uint64_t> t(g.table_entries());
-      if (!l.m_file.pread_fill(off, std::as_writable_bytes(std::span(t)))) {
+      if (!l.io_read(off, std::as_writable_bytes(std::span(t)))) {
         m_r.check_errors++;
         continue;
       }
       for (uint64_t& e : t) e = load_le64(&e);
       if (check_l2(t) > 0 && m_fix) {
         for (uint64_t& e : t) store_le64(&e, e);
-        if (!l.m_file.pwrite_all(off, std::as_bytes(std::span(t)))) m_r.check_errors++;
+        if (!l.io_write(off, std::as_bytes(std::span(t)))) m_r.check_errors++;
       }
     }
     if (invalid_l1 > 0 && m_fix) {
       std::vector<uint64_t> le(l.m_l1);
       for (uint64_t& e : le) store_le64(&e, e);
-      if (!l.m_file.pwrite_all(l.m_header.l1_table_offset, std::as_bytes(std::span(le)))) m_r.check_errors++;
+      if (!l.io_write(l.m_header.l1_table_offset, std::as_bytes(std::span(le)))) m_r.check_errors++;
     }
     if (m_r.check_errors) return {};
     for (uint64_t c = l.m_header.header_size; c < m_used.size(); c++)

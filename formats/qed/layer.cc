@@ -3,10 +3,12 @@
 #include "formats/qed/layer.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "formats/core/checked_math.h"
@@ -28,11 +30,34 @@ std::string hex(uint64_t v) {
 
 uint32_t log2u(uint64_t v) { return static_cast<uint32_t>(__builtin_ctzll(v)); }
 
-Result<std::vector<uint64_t>> read_table(const File& f, uint64_t off, uint64_t bytes) {
-  std::vector<uint64_t> t(bytes / 8);
-  DK_TRY(f.pread_fill(off, std::as_writable_bytes(std::span(t))));
-  for (uint64_t& e : t) e = load_le64(&e);
-  return t;
+// O_DIRECT wants aligned memory, offsets and lengths.
+constexpr uint64_t kDirectAlign = 4096;
+
+struct AlignedBuf {
+  std::byte* p = nullptr;
+  explicit AlignedBuf(size_t n) {
+    void* v = nullptr;
+    if (posix_memalign(&v, kDirectAlign, std::max<size_t>(n, 1)) == 0) p = static_cast<std::byte*>(v);
+  }
+  ~AlignedBuf() { std::free(p); }
+  AlignedBuf(const AlignedBuf&) = delete;
+  AlignedBuf& operator=(const AlignedBuf&) = delete;
+};
+
+// An aligned O_DIRECT read; a short read is the end of the file (zeroes).
+Result<void> direct_pread(const File& f, uint64_t off, std::span<std::byte> out) {
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::pread(f.fd(), out.data() + done, out.size() - done, static_cast<off_t>(off + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("read from '" + f.path() + "' at offset " + std::to_string(off + done));
+    }
+    done += static_cast<size_t>(n);
+    if (n == 0 || done % kDirectAlign) break;
+  }
+  std::memset(out.data() + done, 0, out.size() - done);
+  return {};
 }
 
 }  // namespace
@@ -56,14 +81,51 @@ QedLayer::~QedLayer() {
 Result<void> QedLayer::load() {
   uint64_t fsize = DK_TRY(m_file.size());
   m_geo.file_end = align_down(fsize, m_geo.cluster_size);
-  m_l1 = DK_TRY(read_table(m_file, m_header.l1_table_offset, m_geo.table_bytes()));
+  m_l1 = DK_TRY(read_table(m_header.l1_table_offset));
   return {};
+}
+
+Result<void> QedLayer::io_read(uint64_t off, std::span<std::byte> out) const {
+  if (!m_direct) return m_file.pread_fill(off, out);
+  const uint64_t start = align_down(off, kDirectAlign);
+  const uint64_t end = align_up(off + out.size(), kDirectAlign);
+  AlignedBuf buf(end - start);
+  if (!buf.p) return make_error(ENOMEM, err_prefix() + "out of memory");
+  DK_TRY(direct_pread(m_file, start, std::span(buf.p, end - start)));
+  std::memcpy(out.data(), buf.p + (off - start), out.size());
+  return {};
+}
+
+Result<void> QedLayer::io_write(uint64_t off, std::span<const std::byte> in) {
+  if (!m_direct) return m_file.pwrite_all(off, in);
+  // Bounded bounce: at most 8 MiB at a time.
+  constexpr size_t kChunk = 8u << 20;
+  while (!in.empty()) {
+    const size_t n = std::min(in.size(), kChunk);
+    const uint64_t start = align_down(off, kDirectAlign);
+    const uint64_t end = align_up(off + n, kDirectAlign);
+    AlignedBuf buf(end - start);
+    if (!buf.p) return make_error(ENOMEM, err_prefix() + "out of memory");
+    if (start != off || end != off + n) DK_TRY(direct_pread(m_file, start, std::span(buf.p, end - start)));
+    std::memcpy(buf.p + (off - start), in.data(), n);
+    DK_TRY(m_file.pwrite_all(start, std::span<const std::byte>(buf.p, end - start)));
+    off += n;
+    in = in.subspan(n);
+  }
+  return {};
+}
+
+Result<std::vector<uint64_t>> QedLayer::read_table(uint64_t off) const {
+  std::vector<uint64_t> t(m_geo.table_entries());
+  DK_TRY(io_read(off, std::as_writable_bytes(std::span(t))));
+  for (uint64_t& e : t) e = load_le64(&e);
+  return t;
 }
 
 Result<void> QedLayer::write_header() {
   std::array<std::byte, kHeaderBytes> buf;
   encode_header(m_header, buf);
-  return m_file.pwrite_all(0, buf);
+  return io_write(0, buf);
 }
 
 Result<void> QedLayer::clear_autoclear() {
@@ -96,10 +158,16 @@ Result<void> QedLayer::writeback_tables() {
   DK_TRY(m_file.flush());
   bool fresh = false;
   for (auto& [offset, t] : m_cache) {
+    // A new table is written whole: its unwritten rest must not be a hole
+    // at the end of the file (the file would end inside the table).
+    if (t.fresh) {
+      t.dirty_lo = 0;
+      t.dirty_hi = static_cast<uint32_t>(t.entries.size());
+    }
     if (t.dirty_lo == t.dirty_hi) continue;
     std::vector<uint64_t> le(t.entries.begin() + t.dirty_lo, t.entries.begin() + t.dirty_hi);
     for (uint64_t& e : le) store_le64(&e, e);
-    DK_TRY(m_file.pwrite_all(t.offset + uint64_t{t.dirty_lo} * 8, std::as_bytes(std::span(le))));
+    DK_TRY(io_write(t.offset + uint64_t{t.dirty_lo} * 8, std::as_bytes(std::span(le))));
     fresh = fresh || t.fresh;
     t.fresh = false;
     t.dirty_lo = t.dirty_hi = 0;
@@ -109,7 +177,7 @@ Result<void> QedLayer::writeback_tables() {
     if (fresh) DK_TRY(m_file.flush());
     std::vector<uint64_t> le(m_l1.begin() + m_l1_dirty_lo, m_l1.begin() + m_l1_dirty_hi);
     for (uint64_t& e : le) store_le64(&e, e);
-    DK_TRY(m_file.pwrite_all(m_header.l1_table_offset + m_l1_dirty_lo * 8, std::as_bytes(std::span(le))));
+    DK_TRY(io_write(m_header.l1_table_offset + m_l1_dirty_lo * 8, std::as_bytes(std::span(le))));
     m_l1_dirty_lo = m_l1_dirty_hi = 0;
   }
   m_tables_dirty = false;
@@ -156,7 +224,7 @@ Result<QedLayer::L2Table*> QedLayer::get_l2(uint64_t l1_index, bool create) {
       return make_error(EIO, err_prefix() + "L1 entry " + std::to_string(l1_index) + " points at an invalid L2 table offset " +
                                  hex(l2_off));
     t.offset = l2_off;
-    t.entries = DK_TRY(read_table(m_file, l2_off, m_geo.table_bytes()));
+    t.entries = DK_TRY(read_table(l2_off));
   }
   const uint64_t key = t.offset;
   auto [it, ok] = m_cache.emplace(key, std::move(t));
@@ -204,7 +272,7 @@ Result<void> QedLayer::do_read(uint64_t off, std::span<std::byte> out) {
     Run r = DK_TRY(find(off, out.size()));
     auto part = out.first(r.length);
     switch (r.kind) {
-      case Kind::kData: DK_TRY(m_file.pread_fill(r.host, part)); break;
+      case Kind::kData: DK_TRY(io_read(r.host, part)); break;
       case Kind::kZero: std::memset(part.data(), 0, part.size()); break;
       case Kind::kUnallocated: DK_TRY(read_below(off, part)); break;
     }
@@ -279,7 +347,7 @@ Result<void> QedLayer::set_backing_file(const std::string& name, const std::stri
   std::vector<std::byte> buf(kHeaderBytes + name.size());
   encode_header(h, std::span<std::byte, kHeaderBytes>(buf.data(), kHeaderBytes));
   std::memcpy(buf.data() + kHeaderBytes, name.data(), name.size());
-  DK_TRY(m_file.pwrite_all(0, buf));
+  DK_TRY(io_write(0, buf));
   DK_TRY(m_file.flush());
   m_header = h;
   m_backing_name = name;
@@ -289,28 +357,40 @@ Result<void> QedLayer::set_backing_file(const std::string& name, const std::stri
 Result<std::unique_ptr<Layer>> open_qed(const std::string& path, const OpenOptions& opts) {
   if (opts.snapshot)
     return make_error(ENOTSUP, "'" + path + "': format 'qed' does not support internal snapshots");
-  if (opts.direct)
-    return make_error(ENOTSUP, "'" + path + "': the qed driver does not support O_DIRECT (cache mode none/directsync)");
   if (opts.force_share && opts.writable)
     return make_error(EINVAL, "'" + path + "': force-share (-U) can only be used with read-only images");
   int flags = opts.writable ? O_RDWR : O_RDONLY;
   if (opts.sync_writes) flags |= O_DSYNC;
+  if (opts.direct) flags |= O_DIRECT;
   File f = DK_TRY(File::open(path, flags));
   DK_TRY(lock_image(f, opts.writable ? LockMode::kWrite : LockMode::kRead, opts.force_share));
   const uint64_t fsize = DK_TRY(f.size());
   std::array<std::byte, kHeaderBytes> raw{};
   if (fsize < kHeaderBytes) return make_error(EINVAL, "'" + path + "': Image not in QED format (file too short)");
-  DK_TRY(f.pread_exact(0, raw));
+  {
+    // The header is read before the layer exists: bounce it here.
+    AlignedBuf head(kDirectAlign);
+    if (!head.p) return make_error(ENOMEM, "out of memory");
+    DK_TRY(direct_pread(f, 0, std::span(head.p, kDirectAlign)));
+    std::memcpy(raw.data(), head.p, kHeaderBytes);
+  }
   const Header h = decode_header(raw);
   DK_TRY(validate_header(h, fsize, path));
   std::string backing;
   if (h.features & kFeatureBackingFile) {
-    backing.resize(h.backing_filename_size);
-    DK_TRY(f.pread_exact(h.backing_filename_offset, std::as_writable_bytes(std::span(backing))));
+    // Inside the header clusters (validated), which the file holds whole.
+    const uint64_t start = align_down(h.backing_filename_offset, kDirectAlign);
+    const uint64_t end = align_up(uint64_t{h.backing_filename_offset} + h.backing_filename_size, kDirectAlign);
+    AlignedBuf buf(end - start);
+    if (!buf.p) return make_error(ENOMEM, "out of memory");
+    DK_TRY(direct_pread(f, start, std::span(buf.p, end - start)));
+    backing.assign(reinterpret_cast<const char*>(buf.p + (h.backing_filename_offset - start)),
+                   h.backing_filename_size);
     // QEMU treats the name as a C string.
     backing.resize(std::strlen(backing.c_str()));
   }
   auto layer = std::make_unique<QedLayer>(std::move(f), opts.writable, h, std::move(backing));
+  layer->set_direct(opts.direct);
   DK_TRY(layer->load());
   if (opts.writable) {
     DK_TRY(layer->clear_autoclear());

@@ -31,6 +31,8 @@ class QedLayer final : public Layer {
 
   // Reads the L1 table (after construction).
   Result<void> load();
+  // The file was opened with O_DIRECT: host I/O goes through aligned bounce buffers.
+  void set_direct(bool direct) { m_direct = direct; }
   // The consistency scan (see check.cc).
   Result<CheckResult> check(bool fix);
   bool need_check() const { return m_header.features & kFeatureNeedCheck; }
@@ -78,6 +80,11 @@ class QedLayer final : public Layer {
   };
 
   Result<Run> find(uint64_t off, uint64_t len);
+  // Host file I/O (past the end reads as zero); bounces through aligned
+  // buffers, read-modify-write at the edges, when the file is O_DIRECT.
+  Result<void> io_read(uint64_t off, std::span<std::byte> out) const;
+  Result<void> io_write(uint64_t off, std::span<const std::byte> in);
+  Result<std::vector<uint64_t>> read_table(uint64_t off) const;
   Result<L2Table*> get_l2(uint64_t l1_index, bool create);
   Result<void> evict_one();
   Result<void> writeback_tables();
@@ -102,6 +109,7 @@ class QedLayer final : public Layer {
   uint64_t m_cache_max = 0;
   uint64_t m_use_clock = 0;
   bool m_tables_dirty = false;
+  bool m_direct = false;
 };
 
 }  // namespace dk::fmt::qed

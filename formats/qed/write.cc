@@ -15,7 +15,7 @@ Result<void> QedLayer::do_write(uint64_t off, std::span<const std::byte> in) {
     Run r = DK_TRY(find(off, in.size()));
     auto part = in.first(r.length);
     if (r.kind == Kind::kData)
-      DK_TRY(m_file.pwrite_all(r.host, part));
+      DK_TRY(io_write(r.host, part));
     else
       DK_TRY(write_alloc(off, part, r.kind));
     off += r.length;
@@ -51,7 +51,7 @@ Result<void> QedLayer::write_alloc(uint64_t off, std::span<const std::byte> in, 
       DK_TRY(read_below(g, buf));
     const uint64_t a = std::max(g, off), b = std::min(g + cs, end);
     std::memcpy(buf.data() + (a - g), in.data() + (a - off), b - a);
-    return m_file.pwrite_all(host + i * cs, buf);
+    return io_write(host + i * cs, buf);
   };
   uint64_t first_full = 0, last_full = n;  // [first_full, last_full) written straight from `in`
   if (in_cluster != 0 || end < guest_c0 + cs) {
@@ -64,7 +64,7 @@ Result<void> QedLayer::write_alloc(uint64_t off, std::span<const std::byte> in, 
   }
   if (last_full > first_full) {
     const uint64_t g = guest_c0 + first_full * cs;
-    DK_TRY(m_file.pwrite_all(host + first_full * cs, in.subspan(g - off, (last_full - first_full) * cs)));
+    DK_TRY(io_write(host + first_full * cs, in.subspan(g - off, (last_full - first_full) * cs)));
   }
   // Only now, after the data, do the entries change (and reach the disk
   // after a flush, in writeback_tables()).
@@ -91,7 +91,7 @@ Result<void> QedLayer::write_zero_bytes(uint64_t host, uint64_t len) {
   std::vector<std::byte> z(std::min<uint64_t>(len, 1u << 20));
   while (len) {
     const uint64_t n = std::min<uint64_t>(len, z.size());
-    DK_TRY(m_file.pwrite_all(host, std::span<const std::byte>(z).first(n)));
+    DK_TRY(io_write(host, std::span<const std::byte>(z).first(n)));
     host += n;
     len -= n;
   }

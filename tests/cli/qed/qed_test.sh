@@ -58,6 +58,13 @@ for opts in "" "-o cluster_size=4096" "-o cluster_size=2M,table_size=1"; do
   same_raw src.raw back.raw
   same_info d.qed
 done
+# O_DIRECT (cache mode none) both ways.
+rm -f dn.qed
+dk convert -t none -f raw -O qed src.raw dn.qed
+qemu_clean dn.qed
+dk convert -T none -f qed -O raw dn.qed dn.raw
+same_raw src.raw dn.raw
+dk compare -f raw -F qed src.raw dn.qed >/dev/null || fail "diskit compare"
 # qemu-io writes into a diskit image, diskit reads them back.
 qemu-io -f qed -c 'write -P 0x77 1M 200k' -c 'write -z 30M 2M' -c 'write -P 0x78 40M 4k' d.qed >/dev/null
 qemu-img convert -f qed -O raw d.qed q.raw

@@ -332,6 +332,31 @@ TEST(Qed, CacheEvictionKeepsWrites) {
   }
 }
 
+// Zero clusters need a new L2 table and no data: the table must still be
+// written whole (the file must not end inside it).
+TEST(Qed, ZeroWriteIntoEmptyImage) {
+  TempDir t;
+  std::string p = t.path("a.qed");
+  create(p, 64 << 20);
+  {
+    auto l = open_qed_file(p, true);
+    ASSERT_TRUE(l);
+    ASSERT_TRUE((*l)->write_zeroes(0, 1 << 20));
+  }
+  EXPECT_EQ(std::filesystem::file_size(p), 9u * 65536);
+  auto l = open_qed_file(p, false);
+  ASSERT_TRUE(l) << l.error().message;
+  auto st = (*l)->block_status(0, 2 << 20);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(st->flags, kStatusZero);
+  EXPECT_EQ(st->length, 1u << 20);
+  if (have_program("qemu-img")) {
+    int rc = 0;
+    std::string out = run("qemu-img check -f qed '" + p + "' 2>&1", &rc);
+    EXPECT_EQ(rc, 0) << out;
+  }
+}
+
 TEST(Qed, TruncateGrows) {
   TempDir t;
   std::string p = t.path("a.qed");
