@@ -1,0 +1,85 @@
+// The copy engine behind `convert`: copies the concatenation of one or more
+// source chains into a target layer. Library code, so other front ends (the
+// shell, tests) can call it.
+//
+// Design (why it is fast):
+//   - block-status driven: ranges the source chain reports as zero are never
+//     read; data ranges are scanned for all-zero granules (sparse output);
+//   - big requests: work is cut into chunks (default 4 MiB, a multiple of the
+//     target cluster size) so drivers see few, large requests;
+//   - a pipeline: one reader thread plans and reads chunks (all source access
+//     stays on that thread, drivers need not be thread-safe), optional worker
+//     threads compress clusters, and the calling thread writes chunks strictly
+//     in guest order, so the target's allocation order and bytes are
+//     deterministic whatever the thread timing;
+//   - bounded memory: at most `depth` chunk buffers exist at once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "formats/core/error.h"
+#include "formats/layer.h"
+
+namespace dk::fmt {
+
+// Optional capability of a target layer (a driver's Layer subclass may also
+// derive from it): compressed writes split into a pure compression step that
+// may run on any thread, and an ordered store step. With it `convert -c`
+// compresses on every core; without it the engine calls
+// Layer::write_compressed from the writing thread.
+class SplitCompression {
+ public:
+  virtual ~SplitCompression() = default;
+  // Compresses one cluster (full, or the image's partial last cluster) as the
+  // format stores it. Returns std::nullopt when compression does not make it
+  // smaller (the engine then writes the cluster uncompressed). Must be safe to
+  // call concurrently from several threads and must do no I/O.
+  virtual Result<std::optional<std::vector<std::byte>>> compress_cluster(
+      std::span<const std::byte> cluster) const = 0;
+  // Stores a payload returned by compress_cluster for the cluster at guest
+  // offset off (cluster aligned). Called in guest order from one thread.
+  virtual Result<void> write_compressed_payload(uint64_t off, std::span<const std::byte> payload) = 0;
+};
+
+struct ConvertOptions {
+  // -S: all-zero granules of this size inside data are not written (left
+  // unallocated, or written as zeroes when the target may hold data); 0 writes
+  // every byte as data (fully allocated output).
+  uint64_t sparse_size = 4096;
+  // -c: write full clusters compressed (Layer::write_compressed).
+  bool compress = false;
+  // The target reads as zero everywhere before the copy (a freshly created
+  // image without backing file, or --target-is-zero): zero ranges are skipped.
+  // Otherwise they are written with write_zeroes.
+  bool target_is_zero = true;
+  // -B: the data the target's backing chain shows (opened separately from the
+  // target's own chain so two threads never share a layer). Ranges whose
+  // source content equals it are left unallocated; ranges that differ are
+  // written (zeroes as explicit write_zeroes, never unmapping).
+  Layer* compare_base = nullptr;
+  // Chunk size; rounded up to a multiple of the target cluster size.
+  uint64_t chunk_size = 4u << 20;
+  // Chunks in flight (buffers); -m is a hint for it. Clamped to [2, 32].
+  unsigned depth = 8;
+  // Compression workers; 0: one per online CPU.
+  unsigned threads = 0;
+  // Called from the writing thread with the percentage done (0..100) in
+  // qemu-img's steps (one per request of up to 2 MiB of data); the caller
+  // prints 0 before and 100 after, as qemu-img does.
+  std::function<void(double)> progress;
+};
+
+// Copies sources (concatenated: source i starts where source i-1 ends) into
+// target, whose size must be >= the sum of the source sizes (the rest of the
+// target is not touched). Sources are only read. On error the target may be
+// partly written. Errors read "error while reading at byte N: ..." or
+// "error while writing at byte N: ..." (N is a guest offset of the output)
+// like qemu-img's.
+Result<void> convert_image(std::span<Layer* const> sources, Layer& target, const ConvertOptions& opts);
+
+}  // namespace dk::fmt

@@ -1,0 +1,361 @@
+// The convert pipeline: a reader thread (plans and reads chunks), optional
+// compression workers, and the calling thread writing chunks in guest order.
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "formats/convert/convert.h"
+#include "formats/convert/plan.h"
+#include "formats/core/checked_math.h"
+
+namespace dk::fmt {
+
+using namespace convert_detail;
+
+namespace {
+
+constexpr uint64_t kBufferAlign = 4096;  // O_DIRECT friendly
+constexpr uint64_t kMaxBufferBytes = 160u << 20;
+
+struct FreeDeleter {
+  void operator()(std::byte* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<std::byte, FreeDeleter>;
+
+Result<Buffer> alloc_buffer(uint64_t size) {
+  void* p = std::aligned_alloc(kBufferAlign, align_up(size, kBufferAlign));
+  if (!p) return make_error(ENOMEM, "cannot allocate a " + std::to_string(size) + " byte buffer");
+  return Buffer(static_cast<std::byte*>(p));
+}
+
+struct Job {
+  uint64_t seq = 0;
+  uint64_t off = 0;
+  uint64_t len = 0;
+  size_t slot = 0;
+  std::vector<Piece> pieces;
+  std::vector<Piece> base_pieces;
+  std::vector<Op> ops;
+  std::optional<Error> error;
+};
+
+// qemu-img reports progress per request, and a request covers at most one
+// buffer (2 MiB, or one cluster with -c) of a run of data; reporting the same
+// steps prints the same sequence of percentages. A step is reported when it
+// completes (which may be in the next chunk), with the value qemu-img prints
+// when it starts it (the done count includes the request).
+class ProgressSteps {
+ public:
+  ProgressSteps(uint64_t total, uint64_t step, bool count_zero, const std::function<void(double)>& cb)
+      : m_total(total), m_step(step), m_count_zero(count_zero), m_cb(cb) {}
+  void account(std::span<const Piece> pieces) {
+    for (const Piece& p : pieces) {
+      bool counted = p.data || m_count_zero;
+      bool continues = counted && m_in_run && p.out_off == m_run_end && p.data == m_run_data;
+      if (!continues) close_run();
+      if (!counted) continue;
+      m_in_run = true;
+      m_run_data = p.data;
+      m_run_end = p.out_off + p.len;
+      for (uint64_t left = p.len; left;) {
+        uint64_t n = std::min(left, m_step - m_run_pos);
+        m_done += n;
+        m_run_pos += n;
+        left -= n;
+        if (m_run_pos == m_step) {
+          report();
+          m_run_pos = 0;
+        }
+      }
+    }
+  }
+  // Reports a partly filled last request.
+  void close_run() {
+    if (m_run_pos) report();
+    m_run_pos = 0;
+    m_in_run = false;
+  }
+
+ private:
+  void report() {
+    if (m_total) m_cb(100.0 * static_cast<double>(std::min(m_done, m_total)) / static_cast<double>(m_total));
+  }
+  uint64_t m_total, m_step;
+  bool m_count_zero;
+  const std::function<void(double)>& m_cb;
+  uint64_t m_done = 0, m_run_pos = 0, m_run_end = 0;
+  bool m_in_run = false, m_run_data = false;
+};
+
+class Pipeline {
+ public:
+  Pipeline(std::span<Layer* const> sources, Layer& target, const ConvertOptions& o)
+      : m_sources(sources.begin(), sources.end()), m_target(target), m_opts(o), m_planner(m_sources),
+        m_base_planner(o.compare_base ? std::vector<Layer*>{o.compare_base} : std::vector<Layer*>{}) {}
+
+  Result<void> run();
+
+ private:
+  Result<void> setup();
+  Result<uint64_t> count_data();
+  void reader_main();
+  void worker_main();
+  Result<void> fill_job(Job& job);
+  Result<void> write_job(const Job& job);
+  void finish_job(std::unique_ptr<Job> job);
+  void stop();
+
+  std::span<std::byte> buf(size_t slot) { return {m_bufs[slot].get(), m_chunk}; }
+  std::span<std::byte> base_buf(size_t slot) {
+    return m_opts.compare_base ? std::span<std::byte>(m_base_bufs[slot].get(), m_chunk) : std::span<std::byte>();
+  }
+
+  std::vector<Layer*> m_sources;
+  Layer& m_target;
+  ConvertOptions m_opts;
+  Planner m_planner;
+  Planner m_base_planner;
+  ChunkSettings m_settings;
+  SplitCompression* m_splitter = nullptr;
+  uint64_t m_total = 0;
+  uint64_t m_chunk = 0;
+  uint64_t m_promote = 0;
+  std::vector<Buffer> m_bufs, m_base_bufs;
+  unsigned m_workers = 0;
+
+  std::mutex m_mu;
+  std::condition_variable m_cv;
+  std::deque<size_t> m_free;                       // free buffer slots
+  std::deque<std::unique_ptr<Job>> m_work;         // read, waiting for a worker
+  std::map<uint64_t, std::unique_ptr<Job>> m_ready;  // processed, waiting for the writer
+  uint64_t m_jobs_total = UINT64_MAX;              // known once the reader is done
+  bool m_abort = false;
+};
+
+Result<void> Pipeline::setup() {
+  m_total = m_planner.total_size();
+  if (m_total > m_target.size())
+    return make_error(EINVAL, "the target ('" + m_target.filename() + "', " + std::to_string(m_target.size()) +
+                                  " bytes) is smaller than the sources (" + std::to_string(m_total) + " bytes)");
+  uint64_t cluster = m_target.cluster_size().value_or(0);
+  if (cluster == 0 || !is_pow2(cluster) || cluster > (64u << 20)) cluster = m_opts.compress ? 65536 : 4096;
+  m_chunk = align_up(std::max<uint64_t>(m_opts.chunk_size ? m_opts.chunk_size : (4u << 20), cluster), cluster);
+  unsigned depth = std::clamp(m_opts.depth, 2u, 32u);
+  const uint64_t per_slot = m_chunk * (m_opts.compare_base ? 2 : 1);
+  depth = static_cast<unsigned>(std::clamp<uint64_t>(kMaxBufferBytes / per_slot, 2, depth));
+  for (unsigned i = 0; i < depth; ++i) {
+    m_bufs.push_back(DK_TRY(alloc_buffer(m_chunk)));
+    if (m_opts.compare_base) m_base_bufs.push_back(DK_TRY(alloc_buffer(m_chunk)));
+    m_free.push_back(i);
+  }
+  m_settings.sparse_size = m_opts.sparse_size;
+  m_settings.target_is_zero = m_opts.target_is_zero;
+  m_settings.compare = m_opts.compare_base != nullptr;
+  m_settings.compress = m_opts.compress;
+  m_settings.cluster_size = cluster;
+  if (m_opts.compress) {
+    m_promote = cluster;
+    m_splitter = dynamic_cast<SplitCompression*>(&m_target);
+    m_settings.splitter = m_splitter;
+    if (m_splitter) {
+      unsigned n = m_opts.threads ? m_opts.threads : std::thread::hardware_concurrency();
+      m_workers = std::clamp(n, 1u, 64u);
+    }
+  }
+  return {};
+}
+
+// Bytes of the output that hold data (what qemu-img's progress counts; with
+// -S 0 everything counts).
+Result<uint64_t> Pipeline::count_data() {
+  if (m_opts.sparse_size == 0) return m_total;
+  Planner p(m_sources);
+  uint64_t sum = 0;
+  for (uint64_t off = 0; off < m_total;) {
+    uint64_t n = std::min<uint64_t>(m_total - off, 1ull << 30);
+    for (const Piece& pc : DK_TRY(p.plan(off, n, m_promote)))
+      if (pc.data) sum += pc.len;
+    off += n;
+  }
+  return sum;
+}
+
+Result<void> Pipeline::fill_job(Job& job) {
+  job.pieces = DK_TRY(m_planner.plan(job.off, job.len, m_promote));
+  DK_TRY(read_pieces(m_sources, job.pieces, job.off, buf(job.slot)));
+  if (m_opts.compare_base) {
+    // The base may be shorter than the output: past its end it reads as zero.
+    uint64_t bsize = m_opts.compare_base->size();
+    if (job.off < bsize) {
+      uint64_t n = std::min(job.len, bsize - job.off);
+      job.base_pieces = DK_TRY(m_base_planner.plan(job.off, n));
+      Layer* base = m_opts.compare_base;
+      DK_TRY(read_pieces(std::span<Layer* const>(&base, 1), job.base_pieces, job.off, base_buf(job.slot)));
+    }
+    if (job.off + job.len > std::max(bsize, job.off)) {
+      uint64_t s = std::max(bsize, job.off);
+      job.base_pieces.push_back(Piece{false, s, job.off + job.len - s, 0, 0});
+    }
+  }
+  return {};
+}
+
+void Pipeline::finish_job(std::unique_ptr<Job> job) {
+  std::lock_guard lk(m_mu);
+  uint64_t seq = job->seq;
+  m_ready.emplace(seq, std::move(job));
+  m_cv.notify_all();
+}
+
+void Pipeline::reader_main() {
+  uint64_t seq = 0;
+  for (uint64_t off = 0; off < m_total; off += m_chunk, ++seq) {
+    auto job = std::make_unique<Job>();
+    {
+      std::unique_lock lk(m_mu);
+      m_cv.wait(lk, [&] { return m_abort || !m_free.empty(); });
+      if (m_abort) break;
+      job->slot = m_free.front();
+      m_free.pop_front();
+    }
+    job->seq = seq;
+    job->off = off;
+    job->len = std::min(m_chunk, m_total - off);
+    auto r = fill_job(*job);
+    if (r && m_workers == 0) {
+      auto ops = process_chunk(m_settings, job->off, buf(job->slot), job->pieces, base_buf(job->slot),
+                               job->base_pieces);
+      if (ops)
+        job->ops = std::move(*ops);
+      else
+        r = make_error(ops.error());
+    }
+    if (!r) {
+      job->error = r.error();
+      finish_job(std::move(job));
+      ++seq;
+      break;  // the writer stops at this job
+    }
+    if (m_workers == 0) {
+      finish_job(std::move(job));
+    } else {
+      std::lock_guard lk(m_mu);
+      m_work.push_back(std::move(job));
+      m_cv.notify_all();
+    }
+  }
+  std::lock_guard lk(m_mu);
+  m_jobs_total = seq;
+  m_cv.notify_all();
+}
+
+void Pipeline::worker_main() {
+  for (;;) {
+    std::unique_ptr<Job> job;
+    {
+      std::unique_lock lk(m_mu);
+      m_cv.wait(lk, [&] { return m_abort || !m_work.empty() || m_jobs_total != UINT64_MAX; });
+      if (m_abort) return;
+      if (m_work.empty()) return;  // reader done and nothing left
+      job = std::move(m_work.front());
+      m_work.pop_front();
+    }
+    auto ops = process_chunk(m_settings, job->off, buf(job->slot), job->pieces, base_buf(job->slot),
+                             job->base_pieces);
+    if (ops)
+      job->ops = std::move(*ops);
+    else
+      job->error = ops.error();
+    finish_job(std::move(job));
+  }
+}
+
+Result<void> Pipeline::write_job(const Job& job) {
+  std::span<std::byte> b = buf(job.slot);
+  for (const Op& op : job.ops) {
+    Result<void> r;
+    switch (op.kind) {
+      case OpKind::kWrite:
+        r = m_target.write(op.off, b.subspan(op.off - job.off, op.len));
+        break;
+      case OpKind::kZeroUnmap:
+        r = m_target.write_zeroes(op.off, op.len, true);
+        break;
+      case OpKind::kZeroKeep:
+        r = m_target.write_zeroes(op.off, op.len, false);
+        break;
+      case OpKind::kCompressed:
+        r = m_target.write_compressed(op.off, b.subspan(op.off - job.off, op.len));
+        if (!r && r.error().code == ENOTSUP)
+          return make_error(ENOTSUP, "Compression not supported for this file format");
+        break;
+      case OpKind::kPayload:
+        r = m_splitter->write_compressed_payload(op.off, op.payload);
+        break;
+    }
+    if (!r) return make_error(r.error().with_context("error while writing at byte " + std::to_string(op.off)));
+  }
+  return {};
+}
+
+void Pipeline::stop() {
+  std::lock_guard lk(m_mu);
+  m_abort = true;
+  m_cv.notify_all();
+}
+
+Result<void> Pipeline::run() {
+  DK_TRY(setup());
+  uint64_t data_total = 0;
+  if (m_opts.progress) {
+    data_total = DK_TRY(count_data());
+  }
+  const uint64_t step = m_opts.compress ? m_settings.cluster_size : std::max<uint64_t>(2u << 20, m_settings.cluster_size);
+  ProgressSteps steps(data_total, step, m_opts.sparse_size == 0, m_opts.progress);
+  std::thread reader([this] { reader_main(); });
+  std::vector<std::thread> workers;
+  for (unsigned i = 0; i < m_workers; ++i) workers.emplace_back([this] { worker_main(); });
+
+  Result<void> result;
+  for (uint64_t seq = 0;; ++seq) {
+    std::unique_ptr<Job> job;
+    {
+      std::unique_lock lk(m_mu);
+      m_cv.wait(lk, [&] { return m_ready.count(seq) || seq >= m_jobs_total; });
+      if (!m_ready.count(seq)) break;  // all done
+      job = std::move(m_ready[seq]);
+      m_ready.erase(seq);
+    }
+    if (job->error) {
+      result = make_error(*job->error);
+      break;
+    }
+    result = write_job(*job);
+    if (!result) break;
+    {
+      std::lock_guard lk(m_mu);
+      m_free.push_back(job->slot);
+      m_cv.notify_all();
+    }
+    if (m_opts.progress) steps.account(job->pieces);
+  }
+  if (result && m_opts.progress) steps.close_run();
+  stop();
+  reader.join();
+  for (auto& w : workers) w.join();
+  return result;
+}
+
+}  // namespace
+
+Result<void> convert_image(std::span<Layer* const> sources, Layer& target, const ConvertOptions& opts) {
+  Pipeline p(sources, target, opts);
+  return p.run();
+}
+
+}  // namespace dk::fmt
