@@ -158,6 +158,7 @@ TEST(Qcow2Write, InfoMatchesQemu) {
     ASSERT_TRUE(l);
     EXPECT_EQ(l->format_specific().dump(), j["format-specific"]["data"].dump());
     EXPECT_EQ(l->size(), j["virtual-size"].get<uint64_t>());
+    l.reset();
     EXPECT_TRUE(qemu_check_clean(img)) << sh_out("qemu-img check " + img);
     // And the same options through qemu-img give the same "data".
     std::string cmd = "qemu-img create -q -f qcow2 ";
