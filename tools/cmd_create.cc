@@ -144,6 +144,19 @@ Result<void> validate_options(const fmt::FormatDriver& drv, const std::vector<Cr
   return {};
 }
 
+// The value handed to the driver: numbers in decimal and booleans as on/off,
+// whatever spelling QEMU's parser accepted ("0x10", "4k", "yes").
+Result<std::string> normalized_value(const std::vector<CreateOptSpec>& specs, const std::string& key,
+                                     const std::string& value) {
+  for (const CreateOptSpec& s : specs) {
+    if (s.name != key) continue;
+    if (s.kind == OptKind::Size || s.kind == OptKind::Num)
+      return std::to_string(DK_TRY(parse_number_option(key, value, s.kind)));
+    if (s.kind == OptKind::Bool) return std::string(DK_TRY(parse_bool_option(key, value)) ? "on" : "off");
+  }
+  return value;
+}
+
 Result<uint64_t> parse_image_size(const std::string& text) {
   auto size = parse_size(text, "image size");
   if (size) return *size;
@@ -235,12 +248,13 @@ Result<int> run_create(const CreateOptions& o) {
   spec.size = *size;
   spec.backing_file = backing;
   spec.backing_format = backing_fmt;
-  for (const auto& [key, value] : opts)
-    if (key != "size" && key != "backing_file" && key != "backing_fmt" &&
-        (driver_has_option(*drv, key) || !is_protocol_option(key)))
-      spec.options[key] = value;
-  auto created = drv->create(filename, spec);
-  if (!created) return in_file(created.error().message);
+  for (const auto& [key, value] : opts) {
+    if (key == "size" || key == "backing_file" || key == "backing_fmt") continue;
+    if (!driver_has_option(*drv, key) && is_protocol_option(key)) continue;
+    spec.options[key] = DK_TRY(normalized_value(specs, key, value));
+  }
+  // The driver's messages already name the file.
+  DK_TRY(drv->create(filename, spec));
   return 0;
 }
 
