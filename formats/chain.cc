@@ -54,9 +54,13 @@ Result<std::unique_ptr<Layer>> open_backing(const Layer& overlay, const std::str
     fmt = std::string(d->name);
     // QEMU 7.2 still probes such backing files; raw is the dangerous
     // answer (a guest could write a header into it), so say so.
-    if (d->name == "raw")
-      std::fprintf(stderr, "diskit: warning: backing file format of '%s' not specified, probed as raw\n",
-                   path.c_str());
+    if (d->name == "raw") {
+      std::string msg = "backing file format of '" + path + "' not specified, probed as raw";
+      if (opts.warn)
+        opts.warn(msg);
+      else
+        std::fprintf(stderr, "diskit: warning: %s\n", msg.c_str());
+    }
   }
   return open_image(path, fmt, bo);
 }

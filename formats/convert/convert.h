@@ -68,8 +68,9 @@ struct ConvertOptions {
   unsigned depth = 8;
   // Compression workers; 0: one per online CPU.
   unsigned threads = 0;
-  // Called from the writing thread with the percentage done (0..100), after
-  // each chunk; the engine calls it with 0 first and 100 last.
+  // Called from the writing thread with the percentage done (0..100) in
+  // qemu-img's steps (one per request of up to 2 MiB of data); the caller
+  // prints 0 before and 100 after, as qemu-img does.
   std::function<void(double)> progress;
 };
 

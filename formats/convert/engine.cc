@@ -44,42 +44,52 @@ struct Job {
   std::optional<Error> error;
 };
 
-// qemu-img reports progress when it starts a request, and a request covers
-// at most one buffer (2 MiB, or one cluster with -c) of a run of data; the
-// same steps give the same sequence of printed percentages.
+// qemu-img reports progress per request, and a request covers at most one
+// buffer (2 MiB, or one cluster with -c) of a run of data; reporting the same
+// steps prints the same sequence of percentages. A step is reported when it
+// completes (which may be in the next chunk), with the value qemu-img prints
+// when it starts it (the done count includes the request).
 class ProgressSteps {
  public:
   ProgressSteps(uint64_t total, uint64_t step, bool count_zero, const std::function<void(double)>& cb)
       : m_total(total), m_step(step), m_count_zero(count_zero), m_cb(cb) {}
   void account(std::span<const Piece> pieces) {
     for (const Piece& p : pieces) {
-      if (!p.data && !m_count_zero) {
-        m_run_end = UINT64_MAX;
-        continue;
-      }
-      if (p.out_off != m_run_end || p.data != m_run_data) m_run_pos = 0;  // a new run
+      bool counted = p.data || m_count_zero;
+      bool continues = counted && m_in_run && p.out_off == m_run_end && p.data == m_run_data;
+      if (!continues) close_run();
+      if (!counted) continue;
+      m_in_run = true;
       m_run_data = p.data;
-      for (uint64_t left = p.len; left;) {
-        if (m_run_pos == 0) report_start(std::min(left, m_step));
-        uint64_t n = std::min(left, m_step - m_run_pos);
-        m_run_pos = (m_run_pos + n) % m_step;
-        left -= n;
-      }
       m_run_end = p.out_off + p.len;
+      for (uint64_t left = p.len; left;) {
+        uint64_t n = std::min(left, m_step - m_run_pos);
+        m_done += n;
+        m_run_pos += n;
+        left -= n;
+        if (m_run_pos == m_step) {
+          report();
+          m_run_pos = 0;
+        }
+      }
     }
+  }
+  // Reports a partly filled last request.
+  void close_run() {
+    if (m_run_pos) report();
+    m_run_pos = 0;
+    m_in_run = false;
   }
 
  private:
-  // A request of up to `len` bytes starts: qemu counts it as done right away.
-  void report_start(uint64_t len) {
-    m_done += len;
+  void report() {
     if (m_total) m_cb(100.0 * static_cast<double>(std::min(m_done, m_total)) / static_cast<double>(m_total));
   }
   uint64_t m_total, m_step;
   bool m_count_zero;
   const std::function<void(double)>& m_cb;
-  uint64_t m_done = 0, m_run_pos = 0, m_run_end = UINT64_MAX;
-  bool m_run_data = false;
+  uint64_t m_done = 0, m_run_pos = 0, m_run_end = 0;
+  bool m_in_run = false, m_run_data = false;
 };
 
 class Pipeline {
@@ -304,7 +314,6 @@ Result<void> Pipeline::run() {
   uint64_t data_total = 0;
   if (m_opts.progress) {
     data_total = DK_TRY(count_data());
-    m_opts.progress(0.0);
   }
   const uint64_t step = m_opts.compress ? m_settings.cluster_size : std::max<uint64_t>(2u << 20, m_settings.cluster_size);
   ProgressSteps steps(data_total, step, m_opts.sparse_size == 0, m_opts.progress);
@@ -335,10 +344,10 @@ Result<void> Pipeline::run() {
     }
     if (m_opts.progress) steps.account(job->pieces);
   }
+  if (result && m_opts.progress) steps.close_run();
   stop();
   reader.join();
   for (auto& w : workers) w.join();
-  if (result && m_opts.progress) m_opts.progress(100.0);
   return result;
 }
 

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "formats/chain.h"
 #include "formats/core/checked_math.h"
 #include "formats/core/zero_detect.h"
+
+#include <zstd.h>
 
 namespace dk::fmt::convert_detail {
 
@@ -181,6 +184,24 @@ void process_range(const ChunkSettings& s, uint64_t chunk_off, std::span<std::by
   }
 }
 
+struct CctxDeleter {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+
+// True when the cluster does not compress at all (random or already
+// compressed data). Formats store such clusters uncompressed anyway (qcow2
+// does when the compressed form does not fit in cluster_size - 1 bytes); a
+// fast zstd pass finds out much sooner than deflate, which crawls through
+// random data at a few tens of MB/s.
+bool incompressible(std::span<const std::byte> in) {
+  thread_local std::unique_ptr<ZSTD_CCtx, CctxDeleter> cctx(ZSTD_createCCtx());
+  thread_local std::vector<std::byte> out;
+  if (!cctx || in.size() < 4096) return false;
+  out.resize(ZSTD_compressBound(in.size()));
+  size_t r = ZSTD_compressCCtx(cctx.get(), out.data(), out.size(), in.data(), in.size(), 1);
+  return !ZSTD_isError(r) && r >= in.size();
+}
+
 Result<void> process_cluster(const ChunkSettings& s, uint64_t chunk_off, std::span<std::byte> buf,
                              std::span<const Piece> pieces, std::span<std::byte> base_buf,
                              std::span<const Piece> base_pieces, uint64_t c0, uint64_t c1, std::vector<Op>& ops) {
@@ -205,6 +226,10 @@ Result<void> process_cluster(const ChunkSettings& s, uint64_t chunk_off, std::sp
     return {};
   }
   if (!sd) std::memset(cl.data(), 0, n);
+  if (sd && incompressible(cl)) {
+    emit(ops, OpKind::kWrite, c0, n);
+    return {};
+  }
   if (!s.splitter) {
     emit(ops, OpKind::kCompressed, c0, n);
     return {};
