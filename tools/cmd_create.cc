@@ -27,12 +27,14 @@ struct CreateOptions {
   std::vector<std::string> args;  // FILE [SIZE]
 };
 
-// Host-file options QEMU's file protocol accepts for every format. They are
-// placement hints (btrfs NOCOW, XFS extent size); diskit accepts and checks
-// them but does not pass them to the driver.
+// Host-file options QEMU's file protocol accepts for every format. Unless
+// the driver lists them itself they are placement hints (btrfs NOCOW, XFS
+// extent size, preallocating the file before the format writes it) that
+// diskit accepts and checks but does not apply.
 constexpr OptionDesc kProtocolOptions[] = {
     {"extent_size_hint", "size", "Extent size hint for the image file, 0 to disable", ""},
     {"nocow", "bool", "Turn off copy-on-write (valid only on btrfs)", ""},
+    {"preallocation", "str", "Preallocation mode (allowed values: off, falloc, full)", ""},
 };
 
 bool is_protocol_option(std::string_view key) {
@@ -253,8 +255,20 @@ Result<int> run_create(const CreateOptions& o) {
     if (!driver_has_option(*drv, key) && is_protocol_option(key)) continue;
     spec.options[key] = DK_TRY(normalized_value(specs, key, value));
   }
-  // The driver's messages already name the file.
-  DK_TRY(drv->create(filename, spec));
+  // Host-file preallocation for a format that does not handle it itself;
+  // qemu-img finds a bad value only when creating the file.
+  if (opts.count("preallocation") && !driver_has_option(*drv, "preallocation")) {
+    const std::string& p = opts["preallocation"];
+    if (p != "off" && p != "falloc" && p != "full") return in_file("invalid parameter value: " + p);
+  }
+  auto created = drv->create(filename, spec);
+  if (!created) {
+    // Name the file unless the driver's message already does.
+    const std::string& msg = created.error().message;
+    if (msg.starts_with(filename + ":") || msg.starts_with("'" + filename + "'"))
+      return make_error(created.error());
+    return in_file(msg);
+  }
   return 0;
 }
 
