@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,9 @@ struct ChainOptions {
   bool no_backing = false;  // open only the top layer
   // Format of the first backing file when the header does not name one (-F).
   std::string backing_format;
+  // Receives one-line warnings (a backing file probed as raw); when empty
+  // they go to stderr as "diskit: warning: ...".
+  std::function<void(const std::string&)> warn;
 };
 
 // Opens one image file with the given (or probed) format.

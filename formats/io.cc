@@ -95,17 +95,29 @@ Result<void> Layer::write_zeroes(uint64_t off, uint64_t len, bool may_unmap) {
     DK_TRY(write(off, z));
   }
   if (last > first) {
-    auto r = do_write_zeroes(first, last - first, may_unmap);
-    if (!r && r.error().code == ENOTSUP) {
-      const uint64_t chunk = std::min<uint64_t>(align_up(1u << 20, align), align_down(max_transfer(), align));
-      std::vector<std::byte> z(chunk);
-      for (uint64_t p = first; p < last;) {
-        uint64_t n = std::min<uint64_t>(chunk, last - p);
-        DK_TRY(do_write(p, std::span<const std::byte>(z).first(n)));
-        p += n;
+    // Driver calls stay <= max_transfer (the do_* contract); once the driver
+    // answers ENOTSUP the rest is written as zero buffers.
+    const uint64_t max = std::max<uint64_t>(align, align_down(max_transfer(), align));
+    bool fallback = false;
+    for (uint64_t p = first; p < last;) {
+      uint64_t n = std::min<uint64_t>(max, last - p);
+      if (!fallback) {
+        auto r = do_write_zeroes(p, n, may_unmap);
+        if (r) {
+          p += n;
+          continue;
+        }
+        if (r.error().code != ENOTSUP) return r;
+        fallback = true;
       }
-    } else if (!r) {
-      return r;
+      const uint64_t chunk = std::min<uint64_t>(align_up(1u << 20, align), max);
+      std::vector<std::byte> z(chunk);
+      for (uint64_t q = p; q < last;) {
+        uint64_t m = std::min<uint64_t>(chunk, last - q);
+        DK_TRY(do_write(q, std::span<const std::byte>(z).first(m)));
+        q += m;
+      }
+      break;
     }
   }
   if (last < off + len && last >= first) {
@@ -118,10 +130,20 @@ Result<void> Layer::write_zeroes(uint64_t off, uint64_t len, bool may_unmap) {
 Result<void> Layer::discard(uint64_t off, uint64_t len) {
   DK_TRY(check_writable(*this));
   DK_TRY(check_range(*this, off, len));
-  if (len == 0) return {};
-  auto r = do_discard(off, len);
-  if (!r && r.error().code == ENOTSUP) return {};
-  return r;
+  // Discard is advisory: drop unaligned edges instead of zeroing them
+  // (QEMU does the same), and keep driver calls <= max_transfer.
+  const uint64_t align = request_alignment();
+  uint64_t first = align_up(off, align);
+  uint64_t last = off + len == size() ? off + len : align_down(off + len, align);
+  const uint64_t max = std::max<uint64_t>(align, align_down(max_transfer(), align));
+  for (uint64_t p = first; p < last;) {
+    uint64_t n = std::min<uint64_t>(max, last - p);
+    auto r = do_discard(p, n);
+    if (!r && r.error().code == ENOTSUP) return {};
+    if (!r) return r;
+    p += n;
+  }
+  return {};
 }
 
 Result<void> Layer::flush() {

@@ -24,4 +24,21 @@ enum class LockMode {
 // holds a conflicting lock.
 Result<void> lock_image(const File& f, LockMode mode, bool force_share);
 
+// QEMU's permission bits (BLK_PERM_*), for drivers that need QEMU's exact
+// per-format lock set (raw shares everything, like QEMU's raw driver).
+enum LockPerm : unsigned {
+  kPermConsistentRead = 1u << 0,
+  kPermWrite = 1u << 1,
+  kPermWriteUnchanged = 1u << 2,
+  kPermResize = 1u << 3,
+  kPermAll = 0xfu,
+};
+
+// Holds byte 100+i for each bit i in `perm` and byte 200+i for each bit not in
+// `shared`, then fails (EAGAIN, "image is in use") when another open file
+// description unshares a bit we hold or holds a bit we do not share. The
+// locks live as long as f's file description. File systems without OFD lock
+// support are not locked (QEMU's locking=auto).
+Result<void> lock_image_perms(const File& f, unsigned perm, unsigned shared);
+
 }  // namespace dk

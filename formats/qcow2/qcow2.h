@@ -1,0 +1,239 @@
+// The qcow2 Layer. Implementation split by concern:
+//   header.cc (header + extensions), open.cc (open/validate/driver table),
+//   cache.cc (metadata cache + host I/O), cluster.cc (L1/L2 lookup),
+//   read.cc (read, block_status), write.cc (allocating writes, zeroes,
+//   discard, truncate), refcount.cc (refcounts and allocation),
+//   compress.cc (zlib/zstd), snapshot.cc (snapshot table), create.cc,
+//   repair.cc (refcount rebuild), info.cc (metadata getters).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "formats/core/file.h"
+#include "formats/driver.h"
+#include "formats/layer.h"
+#include "formats/qcow2/format.h"
+
+namespace dk::fmt::qcow2 {
+
+// A cache of cluster-sized metadata tables (L2 tables, refcount blocks)
+// keyed by host offset, evicting the least recently used clean-or-written entry.
+struct CacheEntry {
+  uint64_t offset = 0;
+  std::vector<std::byte> data;
+  bool dirty = false;
+  uint64_t last_use = 0;
+};
+
+class MetaCache {
+ public:
+  explicit MetaCache(size_t capacity) : m_capacity(capacity) {}
+  CacheEntry* find(uint64_t off);
+  // Inserts a new entry (caller evicted first when full()).
+  CacheEntry* insert(uint64_t off, std::vector<std::byte> data);
+  bool full() const { return m_map.size() >= m_capacity; }
+  // The least recently used entry other than `keep`, or nullptr.
+  CacheEntry* victim(uint64_t keep);
+  void erase(uint64_t off) { m_map.erase(off); }
+  template <class F>
+  void for_each(F f) {
+    for (auto& [k, e] : m_map) f(*e);
+  }
+  size_t size() const { return m_map.size(); }
+
+ private:
+  size_t m_capacity;
+  uint64_t m_clock = 0;
+  std::unordered_map<uint64_t, std::unique_ptr<CacheEntry>> m_map;
+};
+
+// Kinds of (sub)cluster, as QEMU's QCow2SubclusterType.
+enum class Sub : uint8_t {
+  kUnallocPlain,
+  kUnallocAlloc,
+  kZeroPlain,
+  kZeroAlloc,
+  kNormal,
+  kCompressed,
+  kInvalid,
+};
+
+// The state of a run of guest bytes found by lookup().
+struct Mapping {
+  Sub type = Sub::kUnallocPlain;
+  uint64_t host = 0;      // host offset of the first byte (kNormal, *Alloc)
+  uint64_t bytes = 0;     // length of the run
+  uint64_t l2_entry = 0;  // the raw descriptor (kCompressed)
+};
+
+struct SnapshotRecord {
+  SnapshotInfo info;
+  uint64_t l1_table_offset = 0;
+  uint32_t l1_size = 0;
+  std::vector<uint8_t> extra;  // raw extra data
+};
+
+class Qcow2Layer final : public Layer {
+ public:
+  static Result<std::unique_ptr<Layer>> open(const std::string& path, const OpenOptions& opts);
+  ~Qcow2Layer() override;
+
+  std::string_view format_name() const override { return "qcow2"; }
+  uint64_t size() const override { return m_info.h.size; }
+  std::optional<uint64_t> cluster_size() const override { return m_cs; }
+  std::string backing_filename() const override { return m_info.backing_file; }
+  std::string backing_format() const override { return m_info.backing_format; }
+  bool dirty() const override { return m_info.h.incompatible_features & kIncompatDirty; }
+  std::vector<SnapshotInfo> snapshots() const override;
+  nlohmann::ordered_json format_specific() const override;
+  Result<uint64_t> actual_size() const override;
+  uint64_t max_transfer() const override { return 64u << 20; }
+  Result<void> set_backing_file(const std::string& name, const std::string& fmt) override;
+
+  // Rebuilds the refcounts from the L1/L2/snapshot tables and all metadata
+  // (fixes leaks and wrong counts). `leaks_fixed`/`errors_fixed` count the
+  // clusters changed. Used on open of a dirty image and by `check -r`.
+  struct RepairResult {
+    uint64_t leaks_fixed = 0;
+    uint64_t errors_fixed = 0;
+  };
+  Result<RepairResult> repair_refcounts();
+  // Grows a freshly created image to new_size and preallocates
+  // (mode: 0 off, 1 metadata, 2 falloc, 3 full).
+  Result<void> preallocate(uint64_t new_size, int mode);
+
+ protected:
+  Result<void> do_read(uint64_t off, std::span<std::byte> out) override;
+  Result<void> do_write(uint64_t off, std::span<const std::byte> in) override;
+  Result<void> do_write_zeroes(uint64_t off, uint64_t len, bool may_unmap) override;
+  Result<void> do_discard(uint64_t off, uint64_t len) override;
+  Result<void> do_flush() override;
+  Result<Extent> do_block_status(uint64_t off, uint64_t len) override;
+  Result<void> do_write_compressed(uint64_t off, std::span<const std::byte> in) override;
+  Result<void> do_truncate(uint64_t new_size, bool shrink_allowed) override;
+
+ private:
+  Qcow2Layer(std::string filename, bool writable) : Layer(std::move(filename), writable) {}
+  friend struct Opener;
+
+  // ---- open.cc ----
+  Result<void> load(const OpenOptions& opts);
+  Result<void> load_tables();
+  Result<void> open_data_file(const OpenOptions& opts);
+  Result<void> writable_open_fixups();
+  Result<void> write_header();
+  Result<void> close_clean();
+
+  // ---- cache.cc: host I/O (bounced when O_DIRECT) ----
+  Result<void> io_read(const File& f, uint64_t off, std::span<std::byte> out) const;
+  Result<void> io_write(File& f, uint64_t off, std::span<const std::byte> in);
+  File& data_file() { return m_data.is_open() ? m_data : m_file; }
+  const File& data_file() const { return m_data.is_open() ? m_data : m_file; }
+  Result<CacheEntry*> l2_load(uint64_t off, bool for_write);
+  Result<CacheEntry*> rb_load(uint64_t off);
+  Result<void> l2_writeback(CacheEntry& e);
+  Result<void> flush_refcount_blocks();
+  Result<void> flush_l2_tables();
+  Result<void> write_l1();
+  Result<void> sync_all();
+
+  // ---- cluster.cc ----
+  uint64_t l2_entries() const { return m_cs / (m_ext_l2 ? 16 : 8); }
+  Result<uint64_t> check_l2_offset(uint64_t l1_entry) const;
+  Result<Mapping> lookup(const std::vector<uint64_t>& l1, uint64_t off, uint64_t max, bool merge_compressed);
+  Sub classify(uint64_t entry, uint64_t bitmap, uint32_t sc) const;
+  Result<void> validate_entry(uint64_t entry, uint64_t bitmap, uint64_t guest) const;
+
+  // ---- read.cc ----
+  Result<void> read_compressed(uint64_t l2_entry, std::vector<std::byte>& out);
+  Result<bool> metadata_preallocated();
+
+  // ---- write.cc ----
+  Result<CacheEntry*> l2_for_write(uint64_t l1_index);
+  Result<void> write_in_l2(uint64_t off, std::span<const std::byte> in);
+  Result<void> write_cluster(CacheEntry* l2, uint64_t idx, uint64_t guest, uint32_t a, uint32_t b,
+                             const std::byte* src);
+  Result<void> fill_region(uint64_t guest, uint64_t entry, uint64_t bitmap, uint32_t from, uint32_t to,
+                           std::byte* dst);
+  Result<void> mark_dirty_if_lazy();
+  Result<void> zero_in_l2(uint64_t off, uint64_t len, bool unmap, bool discard);
+  void release_entry(uint64_t entry);
+  Result<uint64_t> alloc_data(uint64_t guest, uint64_t n);
+  Result<void> store_entry(CacheEntry* t, uint64_t idx, uint64_t entry, uint64_t bitmap);
+  bool in_place(uint64_t entry) const;
+  Result<void> grow_l1(uint64_t new_l1_size);
+
+  // ---- refcount.cc ----
+  Result<uint64_t> get_refcount(uint64_t cluster);
+  Result<void> set_refcount(uint64_t cluster, uint64_t value);
+  Result<void> add_refcount(uint64_t cluster, int64_t delta);
+  Result<uint64_t> alloc_clusters(uint64_t n);
+  Result<uint64_t> alloc_bytes(uint64_t n);
+  Result<void> ensure_refblock(uint64_t rt_index, uint64_t hint_cluster, bool& created);
+  Result<void> grow_refcount_table(uint64_t needed_index);
+  void free_later(uint64_t off, uint64_t bytes);
+  Result<void> apply_pending_frees();
+  Result<uint64_t> file_end_cluster();
+  Result<void> create_refblock(uint64_t rt_index, uint64_t cluster);
+  Result<std::vector<uint64_t>> count_references();
+
+  // ---- snapshot.cc ----
+  Result<void> load_snapshots();
+  Result<void> select_snapshot(const std::string& id_or_name);
+
+  // Geometry.
+  HeaderInfo m_info;
+  File m_file;
+  File m_data;
+  std::string m_data_path;
+  uint32_t m_cluster_bits = 16;
+  uint64_t m_cs = 65536;
+  bool m_ext_l2 = false;
+  uint64_t m_sc_size = 65536;  // subcluster size (== cluster size without extended L2)
+  uint32_t m_refcount_bits = 16;
+  uint64_t m_rb_entries = 32768;  // refcount entries per refcount block
+  bool m_direct = false;
+  bool m_data_raw = false;
+
+  std::vector<uint64_t> m_l1;
+  bool m_l1_dirty = false;
+  std::vector<uint64_t> m_rt;  // refcount table
+  std::vector<SnapshotRecord> m_snaps;
+  bool m_at_snapshot = false;
+  uint64_t m_snap_table_bytes = 0;
+
+  MetaCache m_l2_cache{256};
+  MetaCache m_rb_cache{64};
+  uint64_t m_free_cluster_index = 0;
+  uint64_t m_free_byte_offset = 0;  // next free byte in the current compressed cluster (0: none)
+  std::vector<std::pair<uint64_t, uint64_t>> m_pending_free;  // (offset, bytes), applied after L2s reach disk
+  bool m_marked_dirty = false;
+  bool m_need_sync = false;  // data/refcounts written since the last barrier
+  std::optional<bool> m_meta_prealloc;
+  const std::vector<uint64_t>* m_repair_busy = nullptr;  // set while repairing
+  std::string m_name;  // quoted in errors
+  uint64_t m_file_size = 0;  // image file size, kept current by io_write/truncate
+  uint32_t m_l2_bits = 13;   // log2(l2_entries())
+  uint64_t m_alloc_high = 0;  // one past the highest cluster allocated this session
+  uint64_t m_comp_entry = 0;  // descriptor of the cluster held in m_comp_buf (0: none)
+  std::vector<std::byte> m_comp_buf;
+};
+
+// compress.cc
+Result<std::vector<std::byte>> compress_cluster(uint8_t type, std::span<const std::byte> in);
+// Decompresses into exactly out.size() bytes; input may carry trailing bytes.
+Result<void> decompress_cluster(uint8_t type, std::span<const std::byte> in, std::span<std::byte> out);
+
+// create.cc
+Result<void> create(const std::string& path, const CreateSpec& spec);
+extern const OptionDesc kCreateOptions[];
+extern const size_t kCreateOptionCount;
+
+}  // namespace dk::fmt::qcow2
