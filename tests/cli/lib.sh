@@ -79,3 +79,17 @@ expect_clean_error() {
   [ "$(wc -l <"$T/ece.err")" = 1 ] || { cat "$T/ece.err" >&2; fail "'$*': expected one stderr line"; }
   grep -q '^diskit: ' "$T/ece.err" || fail "'$*': stderr does not start with 'diskit: ': $(cat "$T/ece.err")"
 }
+
+# each_image LIST FUNC: runs FUNC IMG FMT for every "img fmt" line of LIST,
+# each in a subshell, so one failing image does not hide the others; fails
+# at the end naming every image that failed.
+each_image() {
+  local list=$1 fn=$2 img fmt n=0 failed=()
+  while read -r img fmt; do
+    set +e; ( set -e; "$fn" "$img" "$fmt" ); local rc=$?; set -e
+    [ "$rc" = 0 ] || failed+=("$img")
+    n=$((n + 1))
+  done <"$list"
+  [ ${#failed[@]} = 0 ] || fail "$((${#failed[@]}))/$n images failed: ${failed[*]}"
+  echo "ok: $n images"
+}

@@ -1,7 +1,7 @@
 // Fuzz target: the input opened as a whole chain with a probed format, as
-// the CLI does (backing names resolve next to /proc/self/fd, so a chain
-// usually ends early; loops and depth limits are still exercised when the
-// image names itself), then walked with chain_block_status().
+// the CLI does, then walked with chain_block_status(). The input lives as
+// "img" in a private directory: a backing name "img" makes a loop, other
+// relative names are missing files.
 #include <cstddef>
 #include <cstdint>
 
@@ -9,7 +9,7 @@
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static dk::fuzz::InputFile file("fuzz_chain");
+  static dk::fuzz::InputFile file("fuzz_chain", /*in_private_dir=*/true);
   if (!file.set(data, size)) return 0;
   dk::fmt::ChainOptions opts;
   opts.open.force_share = true;

@@ -1,5 +1,6 @@
 #include "tests/fuzz/fuzz_util.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -10,13 +11,29 @@
 
 namespace dk::fuzz {
 
-InputFile::InputFile(const char* name) {
-  m_fd = memfd_create(name, 0);
+InputFile::InputFile(const char* name, bool in_private_dir) {
+  if (in_private_dir) {
+    char dir[] = "/tmp/dk-fuzz-XXXXXX";
+    if (!mkdtemp(dir)) {
+      std::perror("mkdtemp");
+      std::abort();
+    }
+    m_path = std::string(dir) + "/img";
+    m_fd = open(m_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    // Unlinked at exit; a crash leaves an empty directory behind at most.
+    static std::string cleanup_dir = dir, cleanup_file = m_path;
+    std::atexit([] {
+      unlink(cleanup_file.c_str());
+      rmdir(cleanup_dir.c_str());
+    });
+  } else {
+    m_fd = memfd_create(name, 0);
+    m_path = "/proc/self/fd/" + std::to_string(m_fd);
+  }
   if (m_fd < 0) {
-    std::perror("memfd_create");
+    std::perror(name);
     std::abort();
   }
-  m_path = "/proc/self/fd/" + std::to_string(m_fd);
 }
 
 bool InputFile::set(const uint8_t* data, size_t size) {

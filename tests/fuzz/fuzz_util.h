@@ -10,11 +10,14 @@
 
 namespace dk::fuzz {
 
-// An in-memory file (memfd) holding the fuzz input; path() names it for
-// open(2) (/proc/self/fd/N). Reused across inputs to stay fast.
+// A file holding the fuzz input, reused across inputs to stay fast. By
+// default an in-memory file (memfd) named /proc/self/fd/N; with
+// in_private_dir the file is "img" in a fresh temporary directory, so
+// relative backing-file names resolve to (missing) files there instead of
+// to this process's other descriptors.
 class InputFile {
  public:
-  explicit InputFile(const char* name);
+  explicit InputFile(const char* name, bool in_private_dir = false);
   // Replaces the file's contents with data; false when the write failed.
   bool set(const uint8_t* data, size_t size);
   const std::string& path() const { return m_path; }

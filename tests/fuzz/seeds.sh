@@ -40,6 +40,8 @@ mk cluster_size=512 40M
 # Backing names (the fuzz chain opener resolves them; most will not exist).
 qemu-img create -q -f qcow2 -o cluster_size=4k -u -b base.qcow2 -F qcow2 "$w/b.qcow2" 256k && add "$w/b.qcow2"
 qemu-img create -q -f qcow2 -o cluster_size=4k -u -b base.raw -F raw "$w/b.qcow2" 256k && add "$w/b.qcow2"
+# Names itself as seen by fuzz_chain (its input is a file called "img").
+qemu-img create -q -f qcow2 -o cluster_size=4k -u -b img -F qcow2 "$w/b.qcow2" 256k && add "$w/b.qcow2"
 # Compressed clusters, with zlib and zstd.
 head -c 60000 /dev/zero | tr '\0' 'x' >"$w/c.raw"
 head -c 5000 /dev/urandom >>"$w/c.raw"

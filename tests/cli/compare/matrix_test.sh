@@ -6,7 +6,8 @@ require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 DK_MATRIX_FILTER='^(compat010|cluster512|cluster2M|el2_64k|compressed_zstd|datafile_raw|dirty|chain_raw|chain_qcow2|snapshot|prealloc_metadata|plain)' build_matrix "$T/m"
 cd "$T/m"
-while read -r img fmt; do
+check_image() {
+  local img=$1 fmt=$2
   qemu-img convert -O raw "$img" "$T/flat.raw"
   for args in "$img $T/flat.raw" "$T/flat.raw $img" "-s $img $T/flat.raw"; do
     # shellcheck disable=SC2086
@@ -21,5 +22,6 @@ while read -r img fmt; do
   capture "$T/got" dk compare "$img" "$T/flat.raw"
   same_file "$T/want.rc" "$T/got.rc" "exit status of compare $img (changed copy)"
   same_file "$T/want.out" "$T/got.out" "compare $img (changed copy)"
-done <list
+}
+each_image list check_image
 echo ok

@@ -27,15 +27,23 @@ for c in "over_raw.qcow2 cr_base.raw raw" "chain_qcow2.qcow2 cq_mid.qcow2 qcow2"
   [ "$delta" -lt "$full" ] || fail "delta over $base is not thin: $delta >= full copy $full"
   # Not more than qemu-img's delta plus a few clusters of slack.
   [ "$delta" -le $((want + 4 * 65536)) ] || fail "delta over $base: $delta bytes, qemu-img needs $want"
-  # The allocation matches qemu-img's delta exactly (same clusters allocated).
-  python3 - delta.qcow2 want.qcow2 <<'PY' || fail "delta over $base allocates other ranges than qemu-img's"
+  # It allocates nothing qemu-img's delta leaves to the backing file (it may
+  # allocate less: skipping ranges the backing file already reads the same).
+  python3 - delta.qcow2 want.qcow2 <<'PY' || fail "delta over $base allocates ranges qemu-img's does not"
 import json, subprocess, sys
 def alloc(p):
     m = json.loads(subprocess.check_output(["qemu-img", "map", "--output=json", p]))
     return [(e["start"], e["length"], e["zero"], e["data"]) for e in m if e["depth"] == 0]
 a, b = alloc(sys.argv[1]), alloc(sys.argv[2])
-if a != b:
-    print("diskit:", a[:8]); print("qemu:  ", b[:8]); sys.exit(1)
+def covered(s, l):
+    for (bs, bl, _, _) in b:
+        if bs <= s < bs + bl:
+            n = min(l, bs + bl - s)
+            return n == l or covered(s + n, l - n)
+    return False
+bad = [e for e in a if not covered(e[0], e[1])]
+if bad:
+    print("diskit allocates:", bad[:8]); print("qemu allocates:  ", b[:8]); sys.exit(1)
 PY
 done
 # -B without -F: qemu-img 7.2 requires the format; so does diskit.

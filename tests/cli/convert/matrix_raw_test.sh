@@ -4,8 +4,8 @@ source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 build_matrix "$T/m"
-n=0
-while read -r img fmt; do
+check_image() {
+  local img=$1 fmt=$2
   qemu-img convert -f "$fmt" -O raw "$T/m/$img" "$T/want.raw"
   dk convert -f "$fmt" -O raw "$T/m/$img" "$T/got.raw" || fail "diskit convert $img failed"
   if [ "$(stat -c %s "$T/want.raw")" -gt $((64 << 20)) ]; then
@@ -17,6 +17,5 @@ while read -r img fmt; do
   dk convert -O raw "$T/m/$img" "$T/probed.raw" || fail "diskit convert (probed) $img failed"
   qemu-img compare -q -f raw -F raw "$T/want.raw" "$T/probed.raw" || fail "$img: probed read differs"
   rm -f "$T/want.raw" "$T/got.raw" "$T/probed.raw"
-  n=$((n + 1))
-done <"$T/m/list"
-echo "ok: $n images"
+}
+each_image "$T/m/list" check_image

@@ -35,8 +35,8 @@ strip_size() {  # info JSON without the keys that depend on allocation
   python3 -c 'import json,sys
 d=json.load(open(sys.argv[1])); d.pop("actual-size",None); print(json.dumps(d,sort_keys=True))' "$1"
 }
-while read -r img fmt; do
-  for o in "${opts[@]}"; do
+check_one() {
+  local img=$1 o=$2
     rm -f want.qcow2 out.qcow2 out.data
     # shellcheck disable=SC2086
     qemu-img convert -O qcow2 $o "$img" want.qcow2
@@ -58,6 +58,14 @@ while read -r img fmt; do
     qemu-io -f qcow2 -c 'write -P 0xc3 1000 70000' -c 'write -z 2M 100k' -c 'discard 4M 128k' \
       out.qcow2 >/dev/null || fail "qemu-io cannot write into convert $o $img"
     check_clean out.qcow2 qcow2
+}
+# Every (source, options) pair runs, failures are listed at the end.
+failed=()
+while read -r img fmt; do
+  for o in "${opts[@]}"; do
+    set +e; ( set -e; check_one "$img" "$o" ); rc=$?; set -e
+    [ "$rc" = 0 ] || failed+=("$img[$o]")
   done
 done <list
+[ ${#failed[@]} = 0 ] || fail "${#failed[@]} conversions failed: ${failed[*]}"
 echo "ok: $(wc -l <list) sources x ${#opts[@]} option sets"

@@ -6,7 +6,8 @@ require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 build_matrix "$T/m"
 cd "$T/m"
-while read -r img fmt; do
+check_image() {
+  local img=$1 fmt=$2
   for out in json human; do
     qemu-img info --output=$out "$img" >"$T/want.$out"
     dk info --output=$out "$img" >"$T/got.$out" || fail "diskit info --output=$out $img failed"
@@ -15,5 +16,5 @@ while read -r img fmt; do
   # The default output is the human one.
   dk info "$img" >"$T/got.default" || fail "diskit info $img failed"
   same_file "$T/want.human" "$T/got.default" "info (default output) of $img"
-done <list
-echo "ok: $(wc -l <list) images"
+}
+each_image list check_image

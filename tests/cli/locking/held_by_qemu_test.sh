@@ -39,7 +39,9 @@ in_use 1 dk map a.qcow2
 in_use 1 dk convert -O raw a.qcow2 out.raw
 in_use 2 dk compare a.qcow2 b.qcow2
 in_use 1 dk convert -n -O qcow2 b.qcow2 a.qcow2
+sum=$(md5sum <a.qcow2)
 in_use 1 dk create -f qcow2 a.qcow2 4M
+[ "$(md5sum <a.qcow2)" = "$sum" ] || fail "diskit create changed an image another process holds"
 # -U shares the image: same output as qemu-img's -U.
 qemu-img info -U --output=json a.qcow2 >want.json
 dk info -U --output=json a.qcow2 >got.json || fail "diskit info -U failed while the image is held"

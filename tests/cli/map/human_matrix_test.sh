@@ -6,10 +6,11 @@ require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 build_matrix "$T/m"
 cd "$T/m"
-while read -r img fmt; do
+check_image() {
+  local img=$1 fmt=$2
   capture "$T/want" qemu-img map "$img"
   capture "$T/got" dk map "$img"
   same_file "$T/want.rc" "$T/got.rc" "exit status of map $img"
   same_file "$T/want.out" "$T/got.out" "map output of $img"
-done <list
-echo "ok: $(wc -l <list) images"
+}
+each_image list check_image

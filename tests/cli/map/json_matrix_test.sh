@@ -5,10 +5,11 @@ require_qemu
 source "$(dirname "$DK_TESTLIB")/matrix.sh"
 build_matrix "$T/m"
 cd "$T/m"
-while read -r img fmt; do
+check_image() {
+  local img=$1 fmt=$2
   qemu-img map --output=json "$img" >"$T/want.json"
   dk map --output=json "$img" >"$T/got.json" || fail "diskit map $img failed"
   same_json "$T/want.json" "$T/got.json"
   same_file "$T/want.json" "$T/got.json" "map --output=json of $img"
-done <list
-echo "ok: $(wc -l <list) images"
+}
+each_image list check_image

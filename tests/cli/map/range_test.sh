@@ -8,7 +8,8 @@ cd "$T/m"
 ranges=("--start-offset=0 --max-length=65536" "--start-offset=1234 --max-length=5000"
         "--start-offset=1M" "--max-length=3000000" "--start-offset=4M --max-length=100M"
         "-s 65537 -l 131071" "--start-offset=8M" "--start-offset=3145729 --max-length=1")
-while read -r img fmt; do
+check_image() {
+  local img=$1 fmt=$2
   for r in "${ranges[@]}"; do
     for out in json human; do
       # shellcheck disable=SC2086
@@ -19,5 +20,6 @@ while read -r img fmt; do
       same_file "$T/want.out" "$T/got.out" "map --output=$out $r $img"
     done
   done
-done <list
+}
+each_image list check_image
 echo ok
