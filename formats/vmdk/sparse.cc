@@ -308,12 +308,18 @@ Result<Extent> SparseExtent::block_status(uint64_t rel, uint64_t len) {
   return x;
 }
 
-// Growing keeps the grain tables and directory where they are, so it is
-// limited to what the existing directory covers.
+// Growing keeps the grain directory where it is: it may use the rest of the
+// directory's last sector (zero entries); the new grain tables are
+// allocated at the end of the file on first write.
 Result<void> SparseExtent::grow(uint64_t new_length) {
   const uint64_t per_gt = static_cast<uint64_t>(m_h.numGTEsPerGT) * m_grain;
-  if (div_round_up(new_length, per_gt) > m_gd.size())
-    return make_error(ENOTSUP, where() + ": growing beyond the grain directory is not supported");
+  const uint64_t room = align_up(m_gd.size() * 4, kSector) / 4;
+  const uint64_t need = div_round_up(new_length, per_gt);
+  if (need > room)
+    return make_error(ENOTSUP, where() + ": cannot grow beyond " + std::to_string(room * per_gt) +
+                                   " bytes (the grain directory is full)");
+  m_gd.resize(std::max<uint64_t>(need, m_gd.size()), 0);
+  if (!m_rgd.empty()) m_rgd.resize(m_gd.size(), 0);
   m_h.capacity = div_round_up(new_length, kSector);
   std::array<std::byte, kHeaderSize> buf{};
   encode_header(m_h, buf);
