@@ -81,6 +81,9 @@ class SparseExtent : public VmdkExtent {
   // Opens the sparse extent in `file`; `length` is the guest size (0: the
   // header's capacity). The header may come from the stream footer.
   static Result<std::unique_ptr<SparseExtent>> open(std::shared_ptr<File> file, uint64_t length);
+  // Opens a VMFSSPARSE (ESX "COWD") extent, read-only.
+  static Result<std::unique_ptr<SparseExtent>> open_cowd(std::shared_ptr<File> file, uint64_t length);
+  bool writable() const override { return !m_read_only && m_file->writable(); }
 
   std::optional<uint64_t> grain_bytes() const override { return m_grain; }
   bool compressed() const override { return m_h.flags & kFlagCompressed; }
@@ -112,6 +115,7 @@ class SparseExtent : public VmdkExtent {
   std::vector<uint32_t> m_rgd;       // redundant grain directory (empty when none)
   std::unordered_map<uint64_t, std::vector<uint32_t>> m_gts;  // cached grain tables
   uint64_t m_file_end = 0;           // allocation point (bytes)
+  bool m_read_only = false;          // formats diskit reads but does not write
 };
 
 // A streamOptimized extent: deflate-compressed grains behind grain markers,

@@ -219,7 +219,7 @@ Result<std::unique_ptr<VmdkExtent>> open_extent(Opener& op, const std::string& d
     auto off = checked_mul(x.offset, kSector);
     if (!off) return make_error(EINVAL, "'" + desc_path + "': invalid offset of extent '" + x.filename + "'");
     e = std::make_unique<FlatExtent>(DK_TRY(op.open(path, rw)), *bytes, *off);
-  } else if (x.type == "SPARSE") {
+  } else if (x.type == "SPARSE" || x.type == "VMFSSPARSE") {
     e = DK_TRY_CTX(open_sparse_file(DK_TRY(op.open(path, rw)), *bytes), "extent '" + x.filename + "'");
   } else {
     return make_error(ENOTSUP, "'" + desc_path + "': extent type '" + x.type + "' of '" + x.filename +
@@ -261,8 +261,11 @@ Result<std::unique_ptr<Layer>> open_vmdk(const std::string& path, const OpenOpti
     extents.push_back(DK_TRY(open_sparse_file(f, 0)));
     return std::unique_ptr<Layer>(new VmdkLayer(path, opts.writable, std::move(desc), f, std::move(extents), true));
   }
-  if (magic == kCowdMagic)
-    return make_error(ENOTSUP, "'" + path + "': VMFSSPARSE (COWD) extents are not supported");
+  if (magic == kCowdMagic) {
+    // A VMFSSPARSE extent opened directly: read-only, no descriptor.
+    extents.push_back(DK_TRY(open_sparse_file(f, 0)));
+    return std::unique_ptr<Layer>(new VmdkLayer(path, opts.writable, std::move(desc), f, std::move(extents), true));
+  }
   if (fsize > kMaxDescriptorBytes) return make_error(EINVAL, "'" + path + "': invalid VMDK image descriptor (too large)");
   std::string text(fsize, '\0');
   DK_TRY(f->pread_exact(0, std::as_writable_bytes(std::span(text))));

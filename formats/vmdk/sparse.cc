@@ -98,6 +98,8 @@ Result<void> validate_header(const SparseExtentHeader& h, const std::string& f) 
 Result<std::unique_ptr<VmdkExtent>> open_sparse_file(std::shared_ptr<File> file, uint64_t length) {
   std::array<std::byte, kHeaderSize> buf{};
   DK_TRY(file->pread_fill(0, buf));
+  if (load_le32(buf.data()) == kCowdMagic)
+    return std::unique_ptr<VmdkExtent>(DK_TRY(SparseExtent::open_cowd(std::move(file), length)));
   SparseExtentHeader h = DK_TRY(decode_header(buf, file->path()));
   if (h.flags & kFlagCompressed) return std::unique_ptr<VmdkExtent>(DK_TRY(StreamExtent::open(std::move(file), length)));
   return std::unique_ptr<VmdkExtent>(DK_TRY(SparseExtent::open(std::move(file), length)));
@@ -110,6 +112,30 @@ Result<std::unique_ptr<SparseExtent>> SparseExtent::open(std::shared_ptr<File> f
   DK_TRY(validate_header(h, file->path()));
   if (length == 0) length = h.capacity * kSector;
   std::unique_ptr<SparseExtent> e(new SparseExtent(std::move(file), length, h));
+  DK_TRY(e->load_directory());
+  return e;
+}
+
+// VMFSSPARSE: after the magic, version, flags, disk_sectors, granularity,
+// l1dir_offset, l1dir_size (32-bit each); 4096 entries per grain table, all
+// offsets in sectors, no zeroed grains and no redundant directory.
+Result<std::unique_ptr<SparseExtent>> SparseExtent::open_cowd(std::shared_ptr<File> file, uint64_t length) {
+  std::array<std::byte, 28> b{};
+  DK_TRY(file->pread_exact(0, b));
+  SparseExtentHeader h;
+  h.magicNumber = kCowdMagic;
+  h.version = load_le32(b.data() + 4);
+  h.capacity = load_le32(b.data() + 12);
+  h.grainSize = load_le32(b.data() + 16);
+  h.gdOffset = load_le32(b.data() + 20);
+  h.numGTEsPerGT = 4096;
+  const std::string f = file->path();
+  if (h.grainSize == 0 || h.grainSize > kMaxGrainSectors || !is_pow2(h.grainSize))
+    return make_error(EINVAL, "'" + f + "': invalid grain size " + std::to_string(h.grainSize) + " sectors");
+  if (h.capacity == 0) return make_error(EINVAL, "'" + f + "': VMFSSPARSE extent has no sectors");
+  if (length == 0) length = h.capacity * kSector;
+  std::unique_ptr<SparseExtent> e(new SparseExtent(std::move(file), length, h));
+  e->m_read_only = true;
   DK_TRY(e->load_directory());
   return e;
 }

@@ -230,3 +230,56 @@ TEST(VmdkCreate, QemuOptionChecks) {
 
 }  // namespace
 }  // namespace dk::fmt
+
+namespace dk::fmt {
+namespace {
+
+// A hand-made VMFSSPARSE (COWD) extent: 1 MiB, 4 KiB grains, grain 1
+// allocated. Read through a vmfsSparse descriptor and directly; never written.
+TEST(VmdkVmfsSparse, ReadsCowdExtents) {
+  TempDir t;
+  const std::string dat = t.path("c-delta.vmdk"), desc = t.path("c.vmdk");
+  {
+    File f = *File::open(dat, O_RDWR | O_CREAT);
+    std::vector<std::byte> img(48 * 512);
+    auto put = [&](size_t off, uint32_t v) { std::memcpy(img.data() + off, &v, 4); };
+    std::memcpy(img.data(), "COWD", 4);
+    put(4, 1);     // version
+    put(8, 3);     // flags
+    put(12, 2048); // disk_sectors
+    put(16, 8);    // granularity
+    put(20, 4);    // l1dir_offset
+    put(24, 1);    // l1dir_size
+    put(4 * 512, 5);           // L1[0] -> grain table at sector 5
+    put(5 * 512 + 4, 40);      // GT[1] -> grain at sector 40
+    auto p = pattern(4096, 3);
+    std::memcpy(img.data() + 40 * 512, p.data(), p.size());
+    ASSERT_TRUE(f.pwrite_all(0, img));
+  }
+  write_text(desc, "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\n"
+                   "createType=\"vmfsSparse\"\n\nRW 2048 VMFSSPARSE \"c-delta.vmdk\"\n");
+  for (const std::string& path : {desc, dat}) {
+    auto l = open_ok(path, true);
+    ASSERT_TRUE(l);
+    EXPECT_EQ(l->size(), 1u << 20);
+    std::vector<std::byte> b(8192);
+    ASSERT_TRUE(l->read(0, b));
+    EXPECT_EQ(std::vector<std::byte>(b.begin(), b.begin() + 4096), std::vector<std::byte>(4096));
+    EXPECT_EQ(std::vector<std::byte>(b.begin() + 4096, b.end()), pattern(4096, 3));
+    auto w = l->write(0, pattern(512, 1));
+    ASSERT_FALSE(w);
+    EXPECT_EQ(w.error().code, EROFS);
+  }
+  if (have_program("qemu-img")) {
+    int st = -1;
+    std::string raw = t.path("q.raw");
+    run("qemu-img convert -O raw '" + desc + "' '" + raw + "'", &st);
+    ASSERT_EQ(st, 0);
+    std::string out = run("qemu-img compare -q -f raw -F vmdk '" +
+                          raw + "' '" + desc + "' 2>&1", &st);
+    EXPECT_EQ(st, 0) << out;
+  }
+}
+
+}  // namespace
+}  // namespace dk::fmt
