@@ -100,6 +100,8 @@ class SparseExtent : public VmdkExtent {
       : VmdkExtent(std::move(file), length), m_h(h), m_grain(h.grainSize * kSector) {}
 
   Result<void> load_directory();
+  // False while cached tables hold entries not yet in the file.
+  virtual bool can_evict_tables() const { return true; }
   // The grain table entry of grain g (0: unallocated).
   Result<uint32_t> lookup(uint64_t g);
   // Sets the entry of grain g in the grain table and its redundant copy.
@@ -143,7 +145,7 @@ class StreamExtent final : public SparseExtent {
   Result<void> commit_pending();
   Result<void> emit_tables(uint64_t below_gt);
   Result<void> append_grain(uint64_t g, std::span<const std::byte> data);
-  bool at_end() const { return m_footer; }
+  bool can_evict_tables() const override { return m_gt_dirty.empty(); }
 
   bool m_footer = false;          // layout with the directory at the end (GD_AT_END)
   bool m_markers = false;

@@ -176,7 +176,7 @@ Result<std::vector<uint32_t>*> SparseExtent::table(uint64_t gt_index) {
   std::vector<std::byte> raw(bytes);
   DK_TRY(m_file->pread_exact(off, raw));
   // Bounded cache: drop everything when it grows past 64 MiB of tables.
-  if (m_gts.size() * bytes > (64u << 20)) m_gts.clear();
+  if (m_gts.size() * bytes > (64u << 20) && can_evict_tables()) m_gts.clear();
   std::vector<uint32_t>& t = m_gts[gt_index];
   t.resize(m_h.numGTEsPerGT);
   for (uint32_t i = 0; i < m_h.numGTEsPerGT; ++i) t[i] = load_le32(raw.data() + i * 4);
