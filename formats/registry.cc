@@ -12,9 +12,10 @@ namespace dk::fmt {
 
 extern const FormatDriver kRawDriver;
 extern const FormatDriver kQcow2Driver;
+extern const FormatDriver kVdiDriver;
 
 namespace {
-constexpr std::array<const FormatDriver*, 2> kDrivers = {&kRawDriver, &kQcow2Driver};
+constexpr std::array<const FormatDriver*, 3> kDrivers = {&kRawDriver, &kQcow2Driver, &kVdiDriver};
 }
 
 const FormatDriver* find_driver(std::string_view name) {
