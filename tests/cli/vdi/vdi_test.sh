@@ -74,7 +74,8 @@ with open("src.raw", "wb") as f:
         f.write(bytes(random.randrange(256) for _ in range(70000)))
 PY
 for mode in off on; do
-  dk convert -f raw -O vdi -o static=$mode src.raw c-$mode.vdi
+  # (-o before -f: diskit convert's -o currently swallows the positional arguments)
+  dk convert -O vdi -o static=$mode -f raw src.raw c-$mode.vdi
   qemu-img check -f vdi c-$mode.vdi >/dev/null || fail "qemu-img check c-$mode.vdi"
   qemu-img compare -f raw -F vdi src.raw c-$mode.vdi >/dev/null || fail "compare c-$mode.vdi"
   same_meta c-$mode.vdi
@@ -101,7 +102,7 @@ bad_case() {  # bad_case NAME EXPECTED-TEXT OFFSET FMT VALUE [OFFSET FMT VALUE..
   cp q-off.vdi "$name.vdi"
   while [ $# -gt 0 ]; do patch "$name.vdi" "$1" "$2" "$3"; shift 3; done
   set -- "$name" "$text"
-  set +e; dk info "$1.vdi" >/dev/null 2>err.txt; rc=$?; set -e
+  set +e; dk info -f vdi "$1.vdi" >/dev/null 2>err.txt; rc=$?; set -e
   [ "$rc" = 1 ] || fail "$1: exit $rc ($(cat err.txt))"
   grep -q "$2" err.txt || fail "$1: unexpected message: $(cat err.txt)"
 }
@@ -118,8 +119,8 @@ cp q-off.vdi dup.vdi
 # q-off.vdi's blocks 0..2 and 5 are allocated; make block 1 reuse block 0's data.
 idx0=$(python3 -c 'import struct;f=open("dup.vdi","rb");f.seek(0x200);print(struct.unpack("<I",f.read(4))[0])')
 patch dup.vdi 0x204 I "$idx0"
-expect_status 1 dk info dup.vdi
-dk info dup.vdi 2>&1 | grep -q "both use data block $idx0" || fail "duplicate not named"
+expect_status 1 dk info dup.vdi 2>err.txt
+grep -q "both use data block $idx0" err.txt || fail "duplicate not named: $(cat err.txt)"
 python3 -c 'open("short.vdi","wb").write(open("q-off.vdi","rb").read()[:300])'
-expect_status 1 dk info -f vdi short.vdi
+expect_status 1 dk info -f vdi short.vdi 2>/dev/null
 echo OK
