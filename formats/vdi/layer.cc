@@ -108,17 +108,21 @@ Result<void> VdiLayer::allocate_block(uint32_t block, uint64_t in_block, std::sp
       return make_error(ENOSPC, "'" + filename() + "': no free data block index left");
     index = static_cast<uint32_t>(it - used.begin());
   }
-  // The new block holds what reads there now, with `in` on top.
-  std::vector<std::byte> buf(kBlockSize);
-  const uint64_t base = uint64_t{block} * kBlockSize;
-  if (m_bmap[block] == kBlockFree) {
-    const uint64_t below = std::min<uint64_t>(kBlockSize, m_size - base);
-    DK_TRY(read_below(base, std::span(buf).first(below)));
-  }
-  std::memcpy(buf.data() + in_block, in.data(), in.size());
   // Data first: the entry pointing at it reaches the disk only at flush,
   // after the data is stable.
-  DK_TRY(m_file.pwrite_all(block_offset(index), buf));
+  if (in.size() == kBlockSize) {
+    DK_TRY(m_file.pwrite_all(block_offset(index), in));
+  } else {
+    // The new block holds what reads there now, with `in` on top.
+    std::vector<std::byte> buf(kBlockSize);
+    const uint64_t base = uint64_t{block} * kBlockSize;
+    if (m_bmap[block] == kBlockFree) {
+      const uint64_t below = std::min<uint64_t>(kBlockSize, m_size - base);
+      DK_TRY(read_below(base, std::span(buf).first(below)));
+    }
+    std::memcpy(buf.data() + in_block, in.data(), in.size());
+    DK_TRY(m_file.pwrite_all(block_offset(index), buf));
+  }
   set_entry(block, index);
   m_allocated++;
   m_next_index = std::max(m_next_index, index + 1);
@@ -126,7 +130,15 @@ Result<void> VdiLayer::allocate_block(uint32_t block, uint64_t in_block, std::sp
   return {};
 }
 
+void VdiLayer::note_modified() {
+  if (m_modified) return;
+  m_modified = true;
+  m_header.uuid_last_snap = uuid_generate();
+  m_dirty_header = true;
+}
+
 Result<void> VdiLayer::do_write(uint64_t off, std::span<const std::byte> in) {
+  note_modified();
   while (!in.empty()) {
     const uint32_t block = static_cast<uint32_t>(off / kBlockSize);
     const uint64_t in_block = off % kBlockSize;
@@ -149,6 +161,7 @@ Result<void> VdiLayer::do_write(uint64_t off, std::span<const std::byte> in) {
 // free block of a differencing image becomes a zero entry.
 Result<void> VdiLayer::do_write_zeroes(uint64_t off, uint64_t len, bool) {
   static const std::vector<std::byte> kZeroes(kBlockSize);
+  note_modified();
   while (len) {
     const uint32_t block = static_cast<uint32_t>(off / kBlockSize);
     const uint64_t in_block = off % kBlockSize;
@@ -230,7 +243,7 @@ Result<Extent> VdiLayer::do_block_status(uint64_t off, uint64_t len) {
     case Kind::kFree:
       // QEMU reports unallocated vdi blocks as zero; only a differencing
       // image defers to its parent.
-      e.flags = m_parent.empty() ? kStatusZero : 0;
+      e.flags = m_parent.empty() ? uint32_t{kStatusZero} : 0u;
       break;
   }
   return e;

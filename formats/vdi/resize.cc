@@ -107,6 +107,7 @@ Result<void> VdiLayer::do_truncate(uint64_t new_size, bool shrink_allowed) {
     return make_error(ENOTSUP, "'" + filename() + "': shrinking vdi images is not supported");
   }
   if (new_size == m_size) return {};
+  note_modified();
   DK_TRY(do_flush());  // pending allocations reach the disk under the old layout
   const uint32_t new_blocks = static_cast<uint32_t>(div_round_up(new_size, kBlockSize));
   if (new_blocks > m_header.blocks_in_image) DK_TRY(grow_bmap(new_blocks));

@@ -136,6 +136,10 @@ class VdiLayer final : public Layer {
   // The host file's own status at a static image's data (QEMU's BDRV_BLOCK_RECURSE).
   Result<void> refine_with_host(Extent& e);
   Result<void> grow_bmap(uint32_t new_blocks);
+  // VirtualBox gives an image a new modification UUID (uuid_last_snap) the
+  // first time it is written after opening; differencing children use it to
+  // notice that their parent changed.
+  void note_modified();
   Result<uint32_t> relocate_first_blocks(uint32_t slots);
 
   File m_file;
@@ -150,6 +154,7 @@ class VdiLayer final : public Layer {
   uint32_t m_dirty_first = 0;
   uint32_t m_dirty_last = 0;
   bool m_dirty_header = false;
+  bool m_modified = false;
 };
 
 Result<std::unique_ptr<Layer>> open_vdi(const std::string& path, const OpenOptions& opts);

@@ -87,6 +87,31 @@ sed -i 's/"offset": [0-9]*/"offset": 0/g' dk.json
 same_json dk.json q.json
 dk compare c-off.vdi qc.vdi >/dev/null || fail "diskit compare c-off.vdi qc.vdi"
 
+# --- a VirtualBox-style layout: 1.1+ header, map and data aligned to 1 MiB,
+#     blocks out of order, a discarded (zero) block ---
+python3 - <<'PY'
+import os, struct, uuid
+MiB = 1 << 20
+h = bytearray(512)
+h[0:40] = b"<<< Oracle VM VirtualBox Disk Image >>>\n"
+struct.pack_into("<IIIII", h, 0x40, 0xbeda107f, 0x00010001, 0x190, 1, 0)
+struct.pack_into("<IIIIIII", h, 0x154, MiB, 2 * MiB, 0, 0, 0, 512, 0)
+struct.pack_into("<QIIII", h, 0x170, 5 * MiB, MiB, 0, 5, 2)
+h[0x188:0x198] = uuid.uuid4().bytes_le
+h[0x198:0x1a8] = uuid.uuid4().bytes_le
+with open("vbox.vdi", "wb") as f:
+    f.write(h)
+    f.seek(MiB)
+    f.write(struct.pack("<5I", 1, 0xffffffff, 0xffffffff, 0, 0xfffffffe))
+    f.seek(2 * MiB)
+    f.write(bytes([0x5a]) * MiB + bytes(range(256)) * 4096)
+PY
+same_raw vbox.vdi
+same_meta vbox.vdi
+qemu_writes vbox.vdi
+same_raw vbox.vdi
+same_meta vbox.vdi
+
 # --- malformed images: a clean error (exit 1), never a crash ---
 # patch IMG OFFSET FORMAT VALUE: overwrites one little-endian field.
 patch() {

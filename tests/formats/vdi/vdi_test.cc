@@ -140,11 +140,16 @@ TEST(Vdi, FlushOnCloseKeepsBlockMap) {
   std::string p = t.path("a.vdi");
   ASSERT_TRUE(make(p, 2 * kMiB));
   auto data = pattern(4096, 1);
+  const Header before = read_header(p);
   {
     auto l = open_rw(p);
     ASSERT_TRUE(l);
     ASSERT_TRUE((*l)->write(kMiB + 4096, data));
   }
+  // Like VirtualBox: a written image gets a new modification UUID.
+  const Header after = read_header(p);
+  EXPECT_EQ(after.uuid_image, before.uuid_image);
+  EXPECT_NE(after.uuid_last_snap, before.uuid_last_snap);
   auto l = open_vdi(p, {});
   ASSERT_TRUE(l);
   std::vector<std::byte> back(4096);
