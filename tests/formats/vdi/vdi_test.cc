@@ -264,21 +264,21 @@ TEST(Vdi, GrowRelocatesDataBlocks) {
     }
     ASSERT_TRUE((*l)->truncate(120 * kMiB, false));  // in place (fits in 128)
     EXPECT_EQ(read_header(p).offset_data, 0x400u);
-    ASSERT_TRUE((*l)->truncate(300 * kMiB, false));  // needs 1200 bytes of map
-    EXPECT_EQ((*l)->size(), 300 * kMiB);
+    ASSERT_TRUE((*l)->truncate(200 * kMiB, false));  // needs 800 bytes of map
+    EXPECT_EQ((*l)->size(), 200 * kMiB);
     auto back = read_all(**l);
     EXPECT_TRUE(std::equal(expect.begin(), expect.end(), back.begin()));
     for (size_t i = expect.size(); i < back.size(); i++) ASSERT_EQ(back[i], std::byte{0});
     auto d = pattern(4096, 200);
-    ASSERT_TRUE((*l)->write(299 * kMiB, d));
-    expect.resize(300 * kMiB);
-    std::memcpy(expect.data() + 299 * kMiB, d.data(), d.size());
+    ASSERT_TRUE((*l)->write(199 * kMiB, d));
+    expect.resize(200 * kMiB);
+    std::memcpy(expect.data() + 199 * kMiB, d.data(), d.size());
   }
   Header h = read_header(p);
-  EXPECT_EQ(h.blocks_in_image, 300u);
-  EXPECT_EQ(h.disk_size, 300 * kMiB);
+  EXPECT_EQ(h.blocks_in_image, 200u);
+  EXPECT_EQ(h.disk_size, 200 * kMiB);
   EXPECT_EQ(h.blocks_allocated, 5u);
-  EXPECT_GE(h.offset_data, h.offset_bmap + 1200);
+  EXPECT_GE(h.offset_data, h.offset_bmap + 800);
   auto l = open_vdi(p, {});
   ASSERT_TRUE(l) << l.error().message;
   EXPECT_EQ(read_all(**l), expect);
@@ -301,18 +301,18 @@ TEST(Vdi, GrowStaticImage) {
     auto l = open_rw(p);
     ASSERT_TRUE(l);
     ASSERT_TRUE((*l)->write(0, pattern(4096, 5)));
-    ASSERT_TRUE((*l)->truncate(300 * kMiB, false));
+    ASSERT_TRUE((*l)->truncate(200 * kMiB, false));
     EXPECT_FALSE((*l)->truncate(10 * kMiB, true));
   }
   Header h = read_header(p);
-  EXPECT_EQ(h.blocks_in_image, 300u);
-  EXPECT_EQ(h.blocks_allocated, 300u);
+  EXPECT_EQ(h.blocks_in_image, 200u);
+  EXPECT_EQ(h.blocks_allocated, 200u);
   auto l = open_vdi(p, {});
   ASSERT_TRUE(l) << l.error().message;
   std::vector<std::byte> back(4096);
   ASSERT_TRUE((*l)->read(0, back));
   EXPECT_EQ(back, pattern(4096, 5));
-  ASSERT_TRUE((*l)->read(299 * kMiB, back));
+  ASSERT_TRUE((*l)->read(199 * kMiB, back));
   EXPECT_EQ(back, std::vector<std::byte>(4096));
   if (have_program("qemu-img")) {
     EXPECT_TRUE(qemu_check(p));
