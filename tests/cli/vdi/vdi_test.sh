@@ -74,8 +74,7 @@ with open("src.raw", "wb") as f:
         f.write(bytes(random.randrange(256) for _ in range(70000)))
 PY
 for mode in off on; do
-  # (-o before -f: diskit convert's -o currently swallows the positional arguments)
-  dk convert -O vdi -o static=$mode -f raw src.raw c-$mode.vdi
+  dk convert -f raw -O vdi -o static=$mode src.raw c-$mode.vdi
   qemu-img check -f vdi c-$mode.vdi >/dev/null || fail "qemu-img check c-$mode.vdi"
   qemu-img compare -f raw -F vdi src.raw c-$mode.vdi >/dev/null || fail "compare c-$mode.vdi"
   same_meta c-$mode.vdi
