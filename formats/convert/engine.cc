@@ -138,7 +138,10 @@ class Pipeline {
   bool m_parallel_write = false;  // workers write the target
 
   std::mutex m_mu;
-  std::condition_variable m_cv;
+  // One condition per waiter kind, so an event wakes only who can act on it.
+  std::condition_variable m_cv_free;   // reader: a buffer slot was freed
+  std::condition_variable m_cv_work;   // workers: a job to process
+  std::condition_variable m_cv_ready;  // writer: a job is ready
   std::deque<size_t> m_free;                       // free buffer slots
   std::deque<std::unique_ptr<Job>> m_work;         // read, waiting for a worker
   std::map<uint64_t, std::unique_ptr<Job>> m_ready;  // processed, waiting for the writer
@@ -236,7 +239,7 @@ void Pipeline::finish_job(std::unique_ptr<Job> job) {
   std::lock_guard lk(m_mu);
   uint64_t seq = job->seq;
   m_ready.emplace(seq, std::move(job));
-  m_cv.notify_all();
+  m_cv_ready.notify_one();
 }
 
 void Pipeline::reader_main() {
@@ -245,7 +248,7 @@ void Pipeline::reader_main() {
     auto job = std::make_unique<Job>();
     {
       std::unique_lock lk(m_mu);
-      m_cv.wait(lk, [&] { return m_abort || !m_free.empty(); });
+      m_cv_free.wait(lk, [&] { return m_abort || !m_free.empty(); });
       if (m_abort) break;
       job->slot = m_free.front();
       m_free.pop_front();
@@ -267,12 +270,13 @@ void Pipeline::reader_main() {
     } else {
       std::lock_guard lk(m_mu);
       m_work.push_back(std::move(job));
-      m_cv.notify_all();
+      m_cv_work.notify_one();
     }
   }
   std::lock_guard lk(m_mu);
   m_jobs_total = seq;
-  m_cv.notify_all();
+  m_cv_work.notify_all();
+  m_cv_ready.notify_all();
 }
 
 void Pipeline::worker_main() {
@@ -280,7 +284,7 @@ void Pipeline::worker_main() {
     std::unique_ptr<Job> job;
     {
       std::unique_lock lk(m_mu);
-      m_cv.wait(lk, [&] { return m_abort || !m_work.empty() || m_jobs_total != UINT64_MAX; });
+      m_cv_work.wait(lk, [&] { return m_abort || !m_work.empty() || m_jobs_total != UINT64_MAX; });
       if (m_abort) return;
       if (m_work.empty()) return;  // reader done and nothing left
       job = std::move(m_work.front());
@@ -329,7 +333,9 @@ Result<void> Pipeline::write_job(const Job& job) {
 void Pipeline::stop() {
   std::lock_guard lk(m_mu);
   m_abort = true;
-  m_cv.notify_all();
+  m_cv_free.notify_all();
+  m_cv_work.notify_all();
+  m_cv_ready.notify_all();
 }
 
 Result<void> Pipeline::run() {
@@ -349,7 +355,7 @@ Result<void> Pipeline::run() {
     std::unique_ptr<Job> job;
     {
       std::unique_lock lk(m_mu);
-      m_cv.wait(lk, [&] { return m_ready.count(seq) || seq >= m_jobs_total; });
+      m_cv_ready.wait(lk, [&] { return m_ready.count(seq) || seq >= m_jobs_total; });
       if (!m_ready.count(seq)) break;  // all done
       job = std::move(m_ready[seq]);
       m_ready.erase(seq);
@@ -365,7 +371,7 @@ Result<void> Pipeline::run() {
     {
       std::lock_guard lk(m_mu);
       m_free.push_back(job->slot);
-      m_cv.notify_all();
+      m_cv_free.notify_one();
     }
     if (m_opts.progress) steps.account(job->pieces);
   }

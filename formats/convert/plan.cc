@@ -3,6 +3,7 @@
 #include "formats/convert/plan.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -188,15 +189,37 @@ struct CctxDeleter {
   void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
 };
 
+// Shannon entropy of the bytes in bits per byte (8: uniformly random).
+double byte_entropy(std::span<const std::byte> in) {
+  // Four tables so consecutive equal bytes do not serialise on one counter.
+  uint32_t h[4][256] = {};
+  size_t i = 0;
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  for (; i + 4 <= in.size(); i += 4) {
+    ++h[0][p[i]];
+    ++h[1][p[i + 1]];
+    ++h[2][p[i + 2]];
+    ++h[3][p[i + 3]];
+  }
+  for (; i < in.size(); ++i) ++h[0][p[i]];
+  double e = 0, n = static_cast<double>(in.size());
+  for (int b = 0; b < 256; ++b) {
+    uint32_t c = h[0][b] + h[1][b] + h[2][b] + h[3][b];
+    if (c) e -= c / n * std::log2(c / n);
+  }
+  return e;
+}
+
 // True when the cluster does not compress at all (random or already
 // compressed data). Formats store such clusters uncompressed anyway (qcow2
-// does when the compressed form does not fit in cluster_size - 1 bytes); a
-// fast zstd pass finds out much sooner than deflate, which crawls through
-// random data at a few tens of MB/s.
+// does when the compressed form does not fit in cluster_size - 1 bytes), and
+// deflate crawls through random data at a few tens of MB/s. Only clusters
+// whose bytes look uniformly random get the (fast) zstd confirmation, so
+// compressible data pays just the histogram.
 bool incompressible(std::span<const std::byte> in) {
   thread_local std::unique_ptr<ZSTD_CCtx, CctxDeleter> cctx(ZSTD_createCCtx());
   thread_local std::vector<std::byte> out;
-  if (!cctx || in.size() < 4096) return false;
+  if (!cctx || in.size() < 4096 || byte_entropy(in) < 7.9) return false;
   out.resize(ZSTD_compressBound(in.size()));
   size_t r = ZSTD_compressCCtx(cctx.get(), out.data(), out.size(), in.data(), in.size(), 1);
   return !ZSTD_isError(r) && r >= in.size();

@@ -186,6 +186,26 @@ TEST(ConvertEngine, SplitCompressionKeepsGuestOrderWithWorkers) {
   }
 }
 
+TEST(ConvertEngine, RandomClustersAreStoredPlainly) {
+  const uint64_t c = 65536;
+  MemLayer s("s", 2 * c, false);
+  std::vector<std::byte> rnd(c);
+  uint64_t x = 88172645463325252ull;
+  for (auto& b : rnd) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    b = std::byte(x >> 24);
+  }
+  s.put(0, rnd);
+  s.put_pattern(c, c, 5);
+  MemLayer d("d", s.size(), true, c);
+  ConvertOptions o;
+  o.compress = true;
+  ASSERT_TRUE(run({&s}, d, o));
+  EXPECT_EQ(d.contents(), s.contents());
+  std::vector<testing::Request> want = {{'w', 0, c}, {'c', c, c}};
+  EXPECT_EQ(d.log, want);
+}
+
 TEST(ConvertEngine, CompressionUnsupported) {
   MemLayer s("s", kMiB, false);
   s.put_pattern(0, 4096, 1);
