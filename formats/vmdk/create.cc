@@ -216,7 +216,8 @@ Result<void> create_vmdk(const std::string& path, const CreateSpec& spec) {
   // Descriptor file plus extents.
   File desc = DK_TRY(create_file(path));
   uint64_t left = o.size;
-  for (int i = 1; left > 0 || i == 1; ++i) {
+  // A zero-sized disk has no extents (and no extent files), like QEMU's.
+  for (int i = 1; left > 0; ++i) {
     const uint64_t n = split ? std::min(left, kSplitBytes) : left;
     char num[16];
     std::snprintf(num, sizeof num, "%03d", i);
@@ -229,7 +230,6 @@ Result<void> create_vmdk(const std::string& path, const CreateSpec& spec) {
       DK_TRY(write_sparse(ef, n, o.zeroed_grain));
     d.extents.push_back({"RW", n / kSector, flat ? "FLAT" : "SPARSE", name, 0});
     left -= n;
-    if (n == 0) break;
   }
   std::string text = format_descriptor(d);
   return desc.pwrite_all(0, std::as_bytes(std::span(text)));

@@ -53,7 +53,9 @@ Result<ExtentLine> parse_extent(std::string_view line, const std::string& file) 
     return w;
   };
   e.access = std::string(word());
-  if (!parse_u64(word(), e.sectors) || e.sectors == 0) return bad();
+  // Zero sectors parse (QEMU writes "RW 0 SPARSE" into empty monolithic
+  // images); opening a descriptor file refuses such extents.
+  if (!parse_u64(word(), e.sectors)) return bad();
   e.type = std::string(word());
   rest = trim(rest);
   if (rest.empty() || rest.front() != '"') {

@@ -7,19 +7,52 @@
 
 namespace dk::fmt::vmdk {
 
+namespace {
+
+// Descriptor text is untrusted: JSON needs valid UTF-8, so invalid bytes
+// become U+FFFD (the JSON printer would otherwise refuse the whole object).
+std::string valid_utf8(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool ok = n != 0 && i + n <= s.size() && !(n == 2 && c < 0xc2);
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    if (ok && n == 3) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
+    }
+    if (ok && n == 4) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = c <= 0xf4 && !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (ok) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 // QAPI order of ImageInfoSpecificVmdk and, per extent, of ImageInfo (the
 // JSON printer derives QEMU's output order from it). Like QEMU: cluster-size
 // only for sparse extents, compressed only when true.
 nlohmann::ordered_json VmdkLayer::format_specific() const {
   nlohmann::ordered_json d = nlohmann::ordered_json::object();
-  d["create-type"] = m_desc.create_type;
+  d["create-type"] = valid_utf8(m_desc.create_type);
   d["cid"] = m_desc.cid;
   d["parent-cid"] = m_desc.parent_cid;
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& e : m_extents) {
     nlohmann::ordered_json x = nlohmann::ordered_json::object();
-    x["filename"] = e->path();
-    x["format"] = e->type_name;
+    x["filename"] = valid_utf8(e->path());
+    x["format"] = valid_utf8(e->type_name);
     x["virtual-size"] = e->length();
     if (auto g = e->grain_bytes()) x["cluster-size"] = *g;
     if (e->compressed()) x["compressed"] = true;

@@ -275,9 +275,10 @@ Result<std::unique_ptr<Layer>> open_vmdk(const std::string& path, const OpenOpti
   if (desc.create_type.empty()) return make_error(EINVAL, "'" + path + "': invalid VMDK image descriptor (no createType)");
   if (!supported_create_type(desc.create_type))
     return make_error(ENOTSUP, "'" + path + "': unsupported image type '" + desc.create_type + "'");
-  if (desc.extents.empty()) return make_error(EINVAL, "'" + path + "': the descriptor lists no extents");
   uint64_t total = 0;
   for (const ExtentLine& x : desc.extents) {
+    if (x.sectors == 0)
+      return make_error(EINVAL, "'" + path + "': invalid extent line: extent '" + x.filename + "' has no sectors");
     extents.push_back(DK_TRY(open_extent(op, path, x)));
     auto t = checked_add(total, extents.back()->length());
     if (!t || *t > (static_cast<uint64_t>(INT64_MAX) & ~(kSector - 1)))

@@ -59,7 +59,7 @@ TEST(VmdkDescriptor, ParsesQemuDescriptor) {
 }
 
 TEST(VmdkDescriptor, RejectsBadExtentLines) {
-  for (const char* line : {"RW -5 FLAT \"a\" 0", "RW 10 FLAT \"a", "RW x SPARSE \"a\"", "RW 0 SPARSE \"a\""}) {
+  for (const char* line : {"RW -5 FLAT \"a\" 0", "RW 10 FLAT \"a", "RW x SPARSE \"a\""}) {
     std::string text = std::string("# Disk DescriptorFile\nCID=1\ncreateType=\"monolithicFlat\"\n") + line + "\n";
     EXPECT_FALSE(vmdk::parse_descriptor(text, "x")) << line;
   }
@@ -103,10 +103,14 @@ TEST(VmdkOpen, HostileDescriptorsFailCleanly) {
   write_text(t.path("many.vmdk"), head + "RW 9000000000000000 FLAT \"f.bin\" 0\nRW 9000000000000000 FLAT \"f.bin\" 0\nRW 9000000000000000 FLAT \"f.bin\" 0\n");
   write_text(t.path("type.vmdk"), head + "RW 8 WEIRD \"f.bin\"\n");
   write_text(t.path("none.vmdk"), head);
-  for (const char* n : {"missing.vmdk", "huge.vmdk", "many.vmdk", "type.vmdk", "none.vmdk"}) {
+  for (const char* n : {"missing.vmdk", "huge.vmdk", "many.vmdk", "type.vmdk"}) {
     auto l = find_driver("vmdk")->open(t.path(n), OpenOptions{});
     EXPECT_FALSE(l) << n;
   }
+  // No extents: an empty disk (qemu-img 7.2 aborts on an assertion here).
+  auto l = find_driver("vmdk")->open(t.path("none.vmdk"), OpenOptions{});
+  ASSERT_TRUE(l);
+  EXPECT_EQ((*l)->size(), 0u);
 }
 
 TEST(VmdkOpen, TablesBeyondEndOfFile) {
