@@ -11,20 +11,9 @@
 #include "formats/qcow2/header.h"
 #include "formats/qcow2/qcow2.h"
 
-// TEMPORARY: lock.cc lands with the raw driver; until it is on main this
-// weak reference keeps the tree linking (locking is skipped when absent).
-namespace dk {
-Result<void> lock_image(const File& f, LockMode mode, bool force_share) __attribute__((weak));
-}
-
 namespace dk::fmt::qcow2 {
 
 namespace {
-
-Result<void> lock(const File& f, LockMode mode, bool force_share) {
-  if (!&dk::lock_image) return {};
-  return dk::lock_image(f, mode, force_share);
-}
 
 std::string unsupported_features(const HeaderInfo& info) {
   uint64_t unknown = info.h.incompatible_features & ~kIncompatKnown;
@@ -75,7 +64,7 @@ Result<void> Qcow2Layer::load(const OpenOptions& opts) {
   if (opts.sync_writes) flags |= O_DSYNC;
   m_direct = opts.direct;
   m_file = DK_TRY(File::open(path, flags));
-  DK_TRY(lock(m_file, writable() ? LockMode::kWrite : LockMode::kRead, opts.force_share));
+  DK_TRY(lock_image(m_file, writable() ? LockMode::kWrite : LockMode::kRead, opts.force_share));
   m_file_size = DK_TRY(m_file.size());
   std::vector<std::byte> head(std::min<uint64_t>(m_file_size, 1u << kMaxClusterBits));
   DK_TRY(io_read(m_file, 0, head));
@@ -154,7 +143,7 @@ Result<void> Qcow2Layer::open_data_file(const OpenOptions& opts) {
   if (opts.direct) flags |= O_DIRECT;
   if (opts.sync_writes) flags |= O_DSYNC;
   m_data = DK_TRY_CTX(File::open(m_data_path, flags), m_name + ": opening data file");
-  DK_TRY(lock(m_data, writable() ? LockMode::kWrite : LockMode::kRead, opts.force_share));
+  DK_TRY(lock_image(m_data, writable() ? LockMode::kWrite : LockMode::kRead, opts.force_share));
   return {};
 }
 

@@ -105,6 +105,19 @@ class Qcow2Layer final : public Layer {
     uint64_t errors_fixed = 0;
   };
   Result<RepairResult> repair_refcounts();
+
+  // `qemu-img check`: compares stored refcounts with the references found
+  // and checks OFLAG_COPIED; with fix_leaks/fix_errors (-r leaks / -r all)
+  // repairs what it finds (needs a writable image). Messages are QEMU's
+  // ("Leaked cluster 5 refcount=1 reference=0", "ERROR cluster ...").
+  struct CheckResult {
+    uint64_t corruptions = 0, leaks = 0, check_errors = 0;
+    uint64_t corruptions_fixed = 0, leaks_fixed = 0;
+    uint64_t total_clusters = 0, allocated_clusters = 0, fragmented_clusters = 0, compressed_clusters = 0;
+    uint64_t image_end_offset = 0;
+    std::vector<std::string> messages;
+  };
+  Result<CheckResult> check(bool fix_leaks, bool fix_errors);
   // Grows a freshly created image to new_size and preallocates
   // (mode: 0 off, 1 metadata, 2 falloc, 3 full).
   Result<void> preallocate(uint64_t new_size, int mode);
@@ -182,7 +195,8 @@ class Qcow2Layer final : public Layer {
   Result<void> apply_pending_frees();
   Result<uint64_t> file_end_cluster();
   Result<void> create_refblock(uint64_t rt_index, uint64_t cluster);
-  Result<std::vector<uint64_t>> count_references();
+  Result<std::vector<uint64_t>> count_references(CheckResult* cr = nullptr);
+  Result<void> fix_copied_flags(CheckResult* cr, bool fix);
 
   // ---- snapshot.cc ----
   Result<void> load_snapshots();

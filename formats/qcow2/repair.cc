@@ -14,13 +14,18 @@ namespace {
 constexpr uint64_t kMaxRepairClusters = 1ull << 28;
 }
 
-Result<std::vector<uint64_t>> Qcow2Layer::count_references() {
+Result<std::vector<uint64_t>> Qcow2Layer::count_references(CheckResult* cr) {
   std::vector<uint64_t> ref(div_round_up(m_file_size, m_cs));
   auto inc = [&](uint64_t off, uint64_t len) -> Result<void> {
     if (len == 0) return {};
     uint64_t last = (off + len - 1) / m_cs;
-    if (last >= kMaxRepairClusters)
-      return make_error(EFBIG, m_name + ": reference to offset " + hex(off) + " is too far beyond the end of the file");
+    if (last >= kMaxRepairClusters || (cr && off + len > align_up(m_file_size, m_cs) + m_cs)) {
+      if (!cr)
+        return make_error(EFBIG, m_name + ": reference to offset " + hex(off) + " is too far beyond the end of the file");
+      cr->messages.push_back("ERROR: reference to offset " + hex(off) + " beyond the end of the image file");
+      ++cr->corruptions;
+      return {};
+    }
     if (last >= ref.size()) ref.resize(last + 1);
     for (uint64_t c = off / m_cs; c <= last; ++c) ++ref[c];
     return {};
@@ -28,9 +33,17 @@ Result<std::vector<uint64_t>> Qcow2Layer::count_references() {
   DK_TRY(inc(0, m_cs));
   const uint32_t esize = m_ext_l2 ? 16 : 8;
   const uint32_t shift = 62 - (m_cluster_bits - 8);
-  auto walk_l1 = [&](const std::vector<uint64_t>& l1) -> Result<void> {
+  uint64_t next_contiguous = 0;
+  auto walk_l1 = [&](const std::vector<uint64_t>& l1, bool active) -> Result<void> {
     for (uint64_t l1e : l1) {
-      uint64_t l2 = DK_TRY(check_l2_offset(l1e));
+      auto l2r = check_l2_offset(l1e);
+      uint64_t l2 = l2r ? *l2r : 0;
+      if (!l2r || (l2 && l2 >= m_file_size)) {
+        if (!cr) return tl::unexpected(l2r ? Error{EIO, m_name + ": L2 table beyond the end of the file"} : l2r.error());
+        cr->messages.push_back("ERROR l2_offset=" + hex(l1e & kL1OffsetMask) + ": invalid L2 table offset");
+        ++cr->corruptions;
+        continue;
+      }
       if (!l2) continue;
       DK_TRY(inc(l2, m_cs));
       CacheEntry* t = DK_TRY(l2_load(l2, false));
@@ -41,8 +54,22 @@ Result<std::vector<uint64_t>> Qcow2Layer::count_references() {
           uint64_t coff = e & ((1ull << shift) - 1);
           uint64_t nb = ((e >> shift) & ((1ull << (m_cluster_bits - 8)) - 1)) + 1;
           DK_TRY(inc(coff, nb * 512 - (coff & 511)));
-        } else if ((e & kL2OffsetMask) && !m_data.is_open()) {
-          DK_TRY(inc(e & kL2OffsetMask, m_cs));
+          // Compressed clusters count as fragmented, as in QEMU.
+          if (cr && active) ++cr->allocated_clusters, ++cr->compressed_clusters, ++cr->fragmented_clusters;
+        } else if ((e & kL2OffsetMask) || (m_data.is_open() && (e & kOflagCopied))) {
+          uint64_t host = e & kL2OffsetMask;
+          if (host % m_cs) {
+            if (!cr) return make_error(EIO, m_name + ": unaligned cluster offset " + hex(host));
+            cr->messages.push_back("ERROR offset=" + hex(host) + ": Cluster is not properly aligned; L2 entry corrupted.");
+            ++cr->corruptions;
+            continue;
+          }
+          if (!m_data.is_open()) DK_TRY(inc(host, m_cs));
+          if (cr && active) {
+            ++cr->allocated_clusters;
+            if (next_contiguous && host != next_contiguous) ++cr->fragmented_clusters;
+            next_contiguous = host + m_cs;
+          }
         }
       }
     }
@@ -56,14 +83,14 @@ Result<std::vector<uint64_t>> Qcow2Layer::count_references() {
     for (size_t i = 0; i < active.size(); ++i) active[i] = load_be64(buf.data() + i * 8);
   }
   DK_TRY(inc(m_info.h.l1_table_offset, active.size() * 8));
-  DK_TRY(walk_l1(active));
+  DK_TRY(walk_l1(active, true));
   for (const SnapshotRecord& s : m_snaps) {
     DK_TRY(inc(s.l1_table_offset, uint64_t(s.l1_size) * 8));
     std::vector<std::byte> buf(uint64_t(s.l1_size) * 8);
     DK_TRY(io_read(m_file, s.l1_table_offset, buf));
     std::vector<uint64_t> l1(s.l1_size);
     for (size_t i = 0; i < l1.size(); ++i) l1[i] = load_be64(buf.data() + i * 8);
-    DK_TRY(walk_l1(l1));
+    DK_TRY(walk_l1(l1, false));
   }
   if (m_info.h.nb_snapshots) DK_TRY(inc(m_info.h.snapshots_offset, m_snap_table_bytes));
   DK_TRY(inc(m_info.h.refcount_table_offset, uint64_t(m_info.h.refcount_table_clusters) * m_cs));
@@ -114,8 +141,99 @@ Result<Qcow2Layer::RepairResult> Qcow2Layer::repair_refcounts() {
     }
   }
   m_free_cluster_index = 0;
+  DK_TRY(fix_copied_flags(nullptr, true));
   DK_TRY(sync_all());
   return res;
+}
+
+// OFLAG_COPIED must be set exactly on active L1/L2 entries whose cluster
+// has refcount 1 (writes rely on it to decide between in-place and COW).
+Result<void> Qcow2Layer::fix_copied_flags(CheckResult* cr, bool fix) {
+  if (m_at_snapshot) return {};
+  const uint32_t esize = m_ext_l2 ? 16 : 8;
+  for (size_t i = 0; i < m_l1.size(); ++i) {
+    auto l2r = check_l2_offset(m_l1[i]);
+    if (!l2r || !*l2r || *l2r >= m_file_size) continue;
+    const uint64_t l2 = *l2r;
+    uint64_t rc = DK_TRY(get_refcount(l2 / m_cs));
+    bool want = rc == 1;
+    if (want != bool(m_l1[i] & kOflagCopied)) {
+      if (cr) {
+        cr->messages.push_back((fix ? "Repairing" : "ERROR") + std::string(" OFLAG_COPIED L2 cluster: l1_index=") +
+                               std::to_string(i) + " l1_entry=" + hex(m_l1[i]).substr(2) + " refcount=" + std::to_string(rc));
+        if (!fix) ++cr->corruptions;
+      }
+      if (fix) {
+        m_l1[i] = want ? (m_l1[i] | kOflagCopied) : (m_l1[i] & ~kOflagCopied);
+        m_l1_dirty = true;
+        if (cr) ++cr->corruptions_fixed;
+      }
+    }
+    CacheEntry* t = DK_TRY(l2_load(l2, false));
+    for (uint64_t k = 0; k < l2_entries(); ++k) {
+      uint64_t e = load_be64(t->data.data() + k * esize);
+      if ((e & kOflagCompressed) || !(e & kL2OffsetMask) || m_data.is_open()) continue;
+      uint64_t drc = DK_TRY(get_refcount((e & kL2OffsetMask) / m_cs));
+      // get_refcount may have evicted nothing from the L2 cache (separate caches).
+      bool dwant = drc == 1;
+      if (dwant == bool(e & kOflagCopied)) continue;
+      if (cr) {
+        cr->messages.push_back((fix ? "Repairing" : "ERROR") + std::string(" OFLAG_COPIED data cluster: l2_entry=") +
+                               hex(e).substr(2) + " refcount=" + std::to_string(drc));
+        if (!fix) ++cr->corruptions;
+      }
+      if (fix) {
+        e = dwant ? (e | kOflagCopied) : (e & ~kOflagCopied);
+        store_be64(t->data.data() + k * esize, e);
+        t->dirty = true;
+        if (cr) ++cr->corruptions_fixed;
+      }
+    }
+  }
+  return {};
+}
+
+Result<Qcow2Layer::CheckResult> Qcow2Layer::check(bool fix_leaks, bool fix_errors) {
+  if ((fix_leaks || fix_errors) && !writable()) return make_error(EROFS, m_name + ": image is opened read-only");
+  if (writable()) DK_TRY(sync_all());
+  CheckResult cr;
+  cr.total_clusters = div_round_up(size(), m_cs);
+  std::vector<uint64_t> ref = DK_TRY(count_references(&cr));
+  uint64_t highest = 0;
+  uint64_t end = ref.size();
+  for (uint64_t r = 0; r < m_rt.size(); ++r)
+    if (m_rt[r] & kRefTableOffsetMask) end = std::max(end, (r + 1) * m_rb_entries);
+  for (uint64_t c = 0; c < end; ++c) {
+    uint64_t want = c < ref.size() ? ref[c] : 0;
+    auto hr = get_refcount(c);
+    if (!hr) {
+      cr.messages.push_back("ERROR cluster " + std::to_string(c) + ": " + hr.error().message);
+      ++cr.check_errors;
+      continue;
+    }
+    uint64_t have = *hr;
+    if (have || want) highest = c;
+    if (have == want) continue;
+    const bool leak = have > want;
+    const bool fix = leak ? fix_leaks : fix_errors;
+    cr.messages.push_back(std::string(fix ? "Repairing" : (leak ? "Leaked" : "ERROR")) + " cluster " + std::to_string(c) +
+                          " refcount=" + std::to_string(have) + " reference=" + std::to_string(want));
+    if (fix) {
+      auto r = set_refcount(c, want);
+      if (!r) {
+        cr.messages.push_back("ERROR: could not fix cluster " + std::to_string(c) + ": " + r.error().message);
+        ++cr.check_errors;
+        continue;
+      }
+      leak ? ++cr.leaks_fixed : ++cr.corruptions_fixed;
+    } else {
+      leak ? ++cr.leaks : ++cr.corruptions;
+    }
+  }
+  DK_TRY(fix_copied_flags(&cr, fix_errors));
+  if (writable()) DK_TRY(sync_all());
+  cr.image_end_offset = (highest + 1) * m_cs;
+  return cr;
 }
 
 }  // namespace dk::fmt::qcow2

@@ -76,8 +76,9 @@ Result<void> Qcow2Layer::grow_l1(uint64_t new_l1_size) {
 }
 
 Result<void> Qcow2Layer::do_truncate(uint64_t new_size, bool shrink_allowed) {
-  if (!m_snaps.empty())
-    return make_error(ENOTSUP, m_name + ": can't resize an image which has snapshots");
+  // v3 snapshots record their own disk size; v2 ones do not.
+  if (!m_snaps.empty() && m_info.h.version < 3)
+    return make_error(ENOTSUP, m_name + ": can't resize a v2 image which has snapshots");
   if (new_size % 512) return make_error(EINVAL, m_name + ": the new size must be a multiple of 512");
   const uint64_t old_size = size();
   if (new_size < old_size) {

@@ -158,6 +158,7 @@ TEST(Qcow2Write, InfoMatchesQemu) {
     ASSERT_TRUE(l);
     EXPECT_EQ(l->format_specific().dump(), j["format-specific"]["data"].dump());
     EXPECT_EQ(l->size(), j["virtual-size"].get<uint64_t>());
+    l.reset();
     EXPECT_TRUE(qemu_check_clean(img)) << sh_out("qemu-img check " + img);
     // And the same options through qemu-img give the same "data".
     std::string cmd = "qemu-img create -q -f qcow2 ";
@@ -167,6 +168,46 @@ TEST(Qcow2Write, InfoMatchesQemu) {
     ASSERT_EQ(sh(cmd + d / "q.qcow2 1G"), 0);
     auto jq = nlohmann::ordered_json::parse(sh_out("qemu-img info --output=json " + d / "q.qcow2"));
     EXPECT_EQ(jq["format-specific"]["data"].dump(), j["format-specific"]["data"].dump());
+  }
+}
+
+}  // namespace
+}  // namespace dk::fmt::qcow2test
+
+namespace dk::fmt::qcow2test {
+namespace {
+
+TEST(Qcow2DataFile, ReadAndWriteExternalDataFile) {
+  REQUIRE_QEMU();
+  for (const char* raw : {"off", "on"}) {
+    SCOPED_TRACE(raw);
+    TempDir d;
+    std::string img = d / "x.qcow2", data = d / "x.raw";
+    ASSERT_EQ(sh("qemu-img create -q -f qcow2 -o data_file=" + data + ",data_file_raw=" + raw + " " + img + " 4M"), 0);
+    ASSERT_EQ(sh("qemu-io -c 'write -P 0x21 1000 100000' -c 'write -z 200000 70000' " + img + " >/dev/null"), 0);
+    auto want = qemu_raw(img, d.path());
+    {
+      auto l = open_q(img, true);
+      ASSERT_TRUE(l);
+      EXPECT_SAME_BYTES(read_all(*l), want);
+      auto p = pattern(150000, 8);
+      ASSERT_TRUE(l->write(3000000, p));
+      std::memcpy(want.data() + 3000000, p.data(), p.size());
+      ASSERT_TRUE(l->write_zeroes(1024, 4096, false));
+      std::memset(want.data() + 1024, 0, 4096);
+      EXPECT_FALSE(l->write_compressed(0, std::vector<std::byte>(65536)));
+      ASSERT_TRUE(l->flush());
+      auto st = l->block_status(3000000, 1000);
+      ASSERT_TRUE(st);
+      EXPECT_EQ(st->file, data);
+    }
+    EXPECT_TRUE(qemu_check_clean(img)) << sh_out("qemu-img check " + img);
+    EXPECT_SAME_BYTES(qemu_raw(img, d.path()), want);
+    if (std::string(raw) == "on") {
+      // The data file itself is the guest image.
+      auto r = read_file(data);
+      EXPECT_TRUE(std::equal(want.begin() + 3000000, want.begin() + 3150000, r.begin() + 3000000));
+    }
   }
 }
 
