@@ -18,7 +18,8 @@ CC=$cc CXX=$cxx cmake -S . -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
   -DDK_FUZZ=ON -DDK_BUILD_BENCH=OFF -DDK_BUILD_TESTS=ON >/dev/null
 cmake --build "$bdir" -j"${DK_FUZZ_BUILD_JOBS:-2}" --target fuzz_targets
 
-out=$bdir/fuzz-out
+out=$PWD/$bdir/fuzz-out
+bin=$PWD/$bdir/tests/fuzz
 rm -rf "$out"; mkdir -p "$out/seeds"
 bash tests/fuzz/seeds.sh "$out/seeds"
 
@@ -29,7 +30,7 @@ for t in fuzz_probe fuzz_qcow2_open fuzz_chain; do
   mkdir -p "$out/$t/corpus"
   echo "== $t: ${secs}s"
   # -max_len: the seeds (small-cluster images) fit in 128 KiB.
-  if ! (cd "$out/$t" && "../../$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=20 \
+  if ! (cd "$out/$t" && "$bin/$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=20 \
         -max_len=131072 -print_final_stats=1 -artifact_prefix=./ corpus ../seeds \
         </dev/null >log.txt 2>&1); then
     echo "FAIL: $t found a problem; see $out/$t/log.txt and $out/$t/crash-*/leak-*/timeout-*" >&2
