@@ -26,7 +26,7 @@ bash tests/fuzz/seeds.sh "$out/seeds"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 status=0
-for t in fuzz_probe fuzz_qcow2_open fuzz_chain; do
+for t in $(cd "$bin" && ls fuzz_* | grep -v "\\."); do
   mkdir -p "$out/$t/corpus"
   echo "== $t: ${secs}s"
   # -max_len: the seeds (small-cluster images) fit in 128 KiB.

@@ -63,6 +63,16 @@ rm -f "$w/s.qcow2"
 qemu-img create -q -f qcow2 -o lazy_refcounts=on,cluster_size=4k "$w/s.qcow2" 256k
 { io -c 'write -P 3 0 16k' -c abort "$w/s.qcow2"; } 2>/dev/null
 add "$w/s.qcow2"
+# The other formats: small qed, vdi and vmdk images (one seed corpus feeds
+# every target; each driver's probe rejects the others' files quickly).
+for spec in "qed cluster_size=4k,table_size=1" "qed cluster_size=4k" "vdi " "vdi static=on" \
+            "vmdk " "vmdk subformat=streamOptimized" "vmdk zeroed_grain=on"; do
+  fmt=${spec%% *} o=${spec#* }
+  rm -f "$w/s.img"
+  qemu-img create -q -f "$fmt" ${o:+-o "$o"} "$w/s.img" 1M 2>/dev/null || continue
+  qemu-io -f "$fmt" -c 'write -P 0x5a 1234 5000' -c 'write -P 0x11 512k 4k' "$w/s.img" >/dev/null 2>&1 || true
+  add "$w/s.img"
+done
 # Raw-ish inputs.
 head -c 4096 /dev/zero >"$w/r.raw" && add "$w/r.raw"
 printf 'QFI\xfb' >"$w/r.raw" && add "$w/r.raw"
