@@ -69,7 +69,7 @@ run_timed() {
   _res=$out
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-has_cmd() { "$DISKIT" "$1" --help >/dev/null 2>&1; }
+has_cmd() { "$DISKIT" --help 2>/dev/null | grep -qE "^  $1 "; }
 has_format() { "$DISKIT" convert -O "$1" -o help >/dev/null 2>&1; }
 
 printf '%-16s %12s %12s %8s %12s  %s\n' case "qemu-img s" "diskit s" ratio "diskit RSS" verified
@@ -100,11 +100,16 @@ bench() {
     run_timed r "${dcmd[@]//@OUT@/out.d}" && { dt+=("${r% *}"); rss+=("${r#* }"); }
   done
   local qm dm ratio verified=-
-  qm=$(median "${qt[@]}")
+  qm=$( [ ${#qt[@]} -gt 0 ] && median "${qt[@]}" || echo nan)
   if [ ${#qw[@]} -gt 0 ]; then
     local qwm
     qwm=$(median "${qw[@]}")
     qm=$(awk -v a="$qm" -v b="$qwm" 'BEGIN {print (b < a) ? b : a}')
+  fi
+  if [ ${#dt[@]} = 0 ]; then
+    row "$name" "$qm" - - - "diskit FAILED"
+    rm -f out.q out.d
+    return
   fi
   dm=$(median "${dt[@]}")
   ratio=$(awk -v a="$qm" -v b="$dm" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}')

@@ -12,9 +12,13 @@ namespace dk::fmt {
 
 extern const FormatDriver kRawDriver;
 extern const FormatDriver kQcow2Driver;
+extern const FormatDriver kQedDriver;
+extern const FormatDriver kVmdkDriver;
+extern const FormatDriver kVdiDriver;
 
 namespace {
-constexpr std::array<const FormatDriver*, 2> kDrivers = {&kRawDriver, &kQcow2Driver};
+constexpr std::array<const FormatDriver*, 5> kDrivers = {&kRawDriver, &kQcow2Driver, &kQedDriver,
+                                                         &kVmdkDriver, &kVdiDriver};
 }
 
 const FormatDriver* find_driver(std::string_view name) {

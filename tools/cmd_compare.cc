@@ -89,9 +89,41 @@ Result<bool> check_zero(Side& s, uint64_t off, uint64_t len, std::vector<std::by
   return true;
 }
 
-bool status_equal(const fmt::MapEntry& a, const fmt::MapEntry& b) {
+// Block status of one image from `off` to its end, reusing the previous
+// answer while it still covers `off` (the other image often has the
+// shorter extents, so this halves the queries).
+class StatusCursor {
+ public:
+  explicit StatusCursor(Side& side) : m_side(side) {}
+  Result<fmt::MapEntry> at(uint64_t off) {
+    uint64_t size = m_side.top->size();
+    if (!(m_valid && off >= m_entry.start && off < m_entry.start + m_entry.length)) {
+      m_entry = DK_TRY_CTX(fmt::chain_block_status(*m_side.top, off, size - off),
+                           "Sector allocation test failed for " + m_side.name);
+      if (m_entry.length == 0) return make_error(EIO, "'" + m_side.name + "': block status returned an empty extent");
+      m_valid = true;
+    }
+    fmt::MapEntry e = m_entry;
+    uint64_t skip = off - e.start;
+    e.start = off;
+    e.length -= skip;
+    if (e.offset) *e.offset += skip;
+    return e;
+  }
+  // QEMU's BDRV_BLOCK_EOF: the extent reaches the end of the image.
+  bool eof(const fmt::MapEntry& e) const { return e.start + e.length == m_side.top->size(); }
+
+ private:
+  Side& m_side;
+  fmt::MapEntry m_entry;
+  bool m_valid = false;
+};
+
+// qemu-img -s compares the whole status word, including whether the extent
+// runs to the end of its image.
+bool status_equal(const fmt::MapEntry& a, bool a_eof, const fmt::MapEntry& b, bool b_eof) {
   return a.present == b.present && a.zero == b.zero && a.data == b.data &&
-         a.offset.has_value() == b.offset.has_value();
+         a.offset.has_value() == b.offset.has_value() && a_eof == b_eof;
 }
 
 Result<int> compare_images(Side& s1, Side& s2, const CompareOptions& o, Progress& progress) {
@@ -106,14 +138,12 @@ Result<int> compare_images(Side& s1, Side& s2, const CompareOptions& o, Progress
   }
   std::vector<std::byte> buf1(kChunk), buf2(kChunk);
   auto pct = [&](uint64_t off) { return total ? 100.0 * static_cast<double>(off) / total : 100.0; };
+  StatusCursor c1(s1), c2(s2);
   for (uint64_t off = 0; off < common;) {
-    fmt::MapEntry e1 = DK_TRY_CTX(fmt::chain_block_status(*s1.top, off, common - off),
-                                  "Sector allocation test failed for " + s1.name);
-    fmt::MapEntry e2 = DK_TRY_CTX(fmt::chain_block_status(*s2.top, off, common - off),
-                                  "Sector allocation test failed for " + s2.name);
-    if (e1.length == 0 || e2.length == 0) return make_error(EIO, "block status returned an empty extent");
-    uint64_t chunk = std::min(e1.length, e2.length);
-    if (o.strict && !status_equal(e1, e2)) {
+    fmt::MapEntry e1 = DK_TRY(c1.at(off));
+    fmt::MapEntry e2 = DK_TRY(c2.at(off));
+    uint64_t chunk = std::min({e1.length, e2.length, common - off});
+    if (o.strict && !status_equal(e1, c1.eof(e1), e2, c2.eof(e2))) {
       if (!o.quiet)
         std::printf("Strict mode: Offset %llu block status mismatch!\n",
                     static_cast<unsigned long long>(off));
@@ -146,10 +176,9 @@ Result<int> compare_images(Side& s1, Side& s2, const CompareOptions& o, Progress
   if (size1 != size2) {
     say("Warning: Image size mismatch!\n");
     Side& over = size1 > size2 ? s1 : s2;
+    StatusCursor cur(over);
     for (uint64_t off = common; off < total;) {
-      fmt::MapEntry e = DK_TRY_CTX(fmt::chain_block_status(*over.top, off, total - off),
-                                   "Sector allocation test failed for " + over.name);
-      if (e.length == 0) return make_error(EIO, "block status returned an empty extent");
+      fmt::MapEntry e = DK_TRY(cur.at(off));
       uint64_t chunk = e.length;
       if (e.present && !e.zero) {
         chunk = std::min(chunk, kChunk);

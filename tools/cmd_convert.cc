@@ -309,12 +309,14 @@ Result<int> run_convert(ConvertArgs& a) {
 Command add_convert(CLI::App& parent) {
   auto a = std::make_shared<ConvertArgs>();
   CLI::App* app = parent.add_subcommand("convert", "Convert (copy) one or more images into a new image");
-  app->add_option("--object", a->objects, "QOM object (not supported)");
+  app->add_option("--object", a->objects, "QOM object (not supported)")->allow_extra_args(false);
   app->add_flag("--image-opts", a->image_opts, "Treat sources as option strings (not supported)");
   app->add_flag("--target-image-opts", a->target_image_opts, "Treat the target as an option string (not supported)");
   app->add_option("-f", a->fmt, "Source format (all sources)");
   app->add_option("-O", a->out_fmt, "Output format (default raw)");
-  app->add_option("-o", a->options, "Output format options (key=value,...; 'help' lists them)");
+  // One value per -o (a vector option would swallow the file names).
+  app->add_option("-o", a->options, "Output format options (key=value,...; 'help' lists them)")
+      ->allow_extra_args(false);
   app->add_flag("-c", a->compress, "Compress the output clusters");
   app->add_flag("-p", a->progress, "Show progress");
   app->add_flag("-q", a->quiet, "Quiet");

@@ -27,12 +27,14 @@ struct CreateOptions {
   std::vector<std::string> args;  // FILE [SIZE]
 };
 
-// Host-file options QEMU's file protocol accepts for every format. They are
-// placement hints (btrfs NOCOW, XFS extent size); diskit accepts and checks
-// them but does not pass them to the driver.
+// Host-file options QEMU's file protocol accepts for every format. Unless
+// the driver lists them itself they are placement hints (btrfs NOCOW, XFS
+// extent size, preallocating the file before the format writes it) that
+// diskit accepts and checks but does not apply.
 constexpr OptionDesc kProtocolOptions[] = {
     {"extent_size_hint", "size", "Extent size hint for the image file, 0 to disable", ""},
     {"nocow", "bool", "Turn off copy-on-write (valid only on btrfs)", ""},
+    {"preallocation", "str", "Preallocation mode (allowed values: off, falloc, full)", ""},
 };
 
 bool is_protocol_option(std::string_view key) {
@@ -144,6 +146,19 @@ Result<void> validate_options(const fmt::FormatDriver& drv, const std::vector<Cr
   return {};
 }
 
+// The value handed to the driver: numbers in decimal and booleans as on/off,
+// whatever spelling QEMU's parser accepted ("0x10", "4k", "yes").
+Result<std::string> normalized_value(const std::vector<CreateOptSpec>& specs, const std::string& key,
+                                     const std::string& value) {
+  for (const CreateOptSpec& s : specs) {
+    if (s.name != key) continue;
+    if (s.kind == OptKind::Size || s.kind == OptKind::Num)
+      return std::to_string(DK_TRY(parse_number_option(key, value, s.kind)));
+    if (s.kind == OptKind::Bool) return std::string(DK_TRY(parse_bool_option(key, value)) ? "on" : "off");
+  }
+  return value;
+}
+
 Result<uint64_t> parse_image_size(const std::string& text) {
   auto size = parse_size(text, "image size");
   if (size) return *size;
@@ -235,12 +250,25 @@ Result<int> run_create(const CreateOptions& o) {
   spec.size = *size;
   spec.backing_file = backing;
   spec.backing_format = backing_fmt;
-  for (const auto& [key, value] : opts)
-    if (key != "size" && key != "backing_file" && key != "backing_fmt" &&
-        (driver_has_option(*drv, key) || !is_protocol_option(key)))
-      spec.options[key] = value;
+  for (const auto& [key, value] : opts) {
+    if (key == "size" || key == "backing_file" || key == "backing_fmt") continue;
+    if (!driver_has_option(*drv, key) && is_protocol_option(key)) continue;
+    spec.options[key] = DK_TRY(normalized_value(specs, key, value));
+  }
+  // Host-file preallocation for a format that does not handle it itself;
+  // qemu-img finds a bad value only when creating the file.
+  if (opts.count("preallocation") && !driver_has_option(*drv, "preallocation")) {
+    const std::string& p = opts["preallocation"];
+    if (p != "off" && p != "falloc" && p != "full") return in_file("invalid parameter value: " + p);
+  }
   auto created = drv->create(filename, spec);
-  if (!created) return in_file(created.error().message);
+  if (!created) {
+    // Name the file unless the driver's message already does.
+    const std::string& msg = created.error().message;
+    if (msg.starts_with(filename + ":") || msg.starts_with("'" + filename + "'"))
+      return make_error(created.error());
+    return in_file(msg);
+  }
   return 0;
 }
 

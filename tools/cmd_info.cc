@@ -142,7 +142,7 @@ Command add_info(CLI::App& parent) {
   auto o = std::make_shared<InfoOptions>();
   Command c;
   c.app = parent.add_subcommand("info", "Show information about a disk image");
-  c.app->add_option("-f,--format", o->format, "Image format (probed when omitted)");
+  c.app->add_option("-f", o->format, "Image format (probed when omitted)");
   c.app->add_option("--output", o->output, "Output format: human (default) or json");
   c.app->add_flag("--backing-chain", o->backing_chain, "Show every image of the backing chain");
   c.app->add_flag("-U,--force-share", o->force_share, "Open the image even if another process holds it");

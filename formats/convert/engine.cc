@@ -92,6 +92,11 @@ class ProgressSteps {
   bool m_in_run = false, m_run_data = false;
 };
 
+// Whether a layer's I/O may be issued from several threads at once. The raw
+// driver is a thin pread/pwrite wrapper without mutable state; other drivers
+// keep caches and allocation state and are driven from one thread.
+bool io_thread_safe(const Layer* l) { return l->format_name() == "raw"; }
+
 class Pipeline {
  public:
   Pipeline(std::span<Layer* const> sources, Layer& target, const ConvertOptions& o)
@@ -105,7 +110,9 @@ class Pipeline {
   Result<uint64_t> count_data();
   void reader_main();
   void worker_main();
-  Result<void> fill_job(Job& job);
+  Result<void> plan_job(Job& job);
+  Result<void> read_job(Job& job);
+  void process_job(Job& job);
   Result<void> write_job(const Job& job);
   void finish_job(std::unique_ptr<Job> job);
   void stop();
@@ -127,6 +134,8 @@ class Pipeline {
   uint64_t m_promote = 0;
   std::vector<Buffer> m_bufs, m_base_bufs;
   unsigned m_workers = 0;
+  bool m_parallel_read = false;   // workers read the sources
+  bool m_parallel_write = false;  // workers write the target
 
   std::mutex m_mu;
   std::condition_variable m_cv;
@@ -162,11 +171,17 @@ Result<void> Pipeline::setup() {
     m_promote = cluster;
     m_splitter = dynamic_cast<SplitCompression*>(&m_target);
     m_settings.splitter = m_splitter;
-    if (m_splitter) {
-      unsigned n = m_opts.threads ? m_opts.threads : std::thread::hardware_concurrency();
-      m_workers = std::clamp(n, 1u, 64u);
-    }
   }
+  // Reads of thread-safe sources and writes to a thread-safe target are
+  // spread over workers; everything else stays on one thread per side.
+  m_parallel_read = std::all_of(m_sources.begin(), m_sources.end(), io_thread_safe) &&
+                    (!m_opts.compare_base || io_thread_safe(m_opts.compare_base));
+  m_parallel_write = !m_opts.compress && io_thread_safe(&m_target);
+  unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  if (m_splitter)
+    m_workers = std::clamp(m_opts.threads ? m_opts.threads : cpus, 1u, 64u);
+  else if (m_parallel_read || m_parallel_write)
+    m_workers = std::clamp(m_opts.threads ? m_opts.threads : std::max(cpus, 3u), 1u, depth);
   return {};
 }
 
@@ -185,24 +200,36 @@ Result<uint64_t> Pipeline::count_data() {
   return sum;
 }
 
-Result<void> Pipeline::fill_job(Job& job) {
+Result<void> Pipeline::plan_job(Job& job) {
   job.pieces = DK_TRY(m_planner.plan(job.off, job.len, m_promote));
-  DK_TRY(read_pieces(m_sources, job.pieces, job.off, buf(job.slot)));
   if (m_opts.compare_base) {
     // The base may be shorter than the output: past its end it reads as zero.
     uint64_t bsize = m_opts.compare_base->size();
-    if (job.off < bsize) {
-      uint64_t n = std::min(job.len, bsize - job.off);
-      job.base_pieces = DK_TRY(m_base_planner.plan(job.off, n));
-      Layer* base = m_opts.compare_base;
-      DK_TRY(read_pieces(std::span<Layer* const>(&base, 1), job.base_pieces, job.off, base_buf(job.slot)));
-    }
+    if (job.off < bsize) job.base_pieces = DK_TRY(m_base_planner.plan(job.off, std::min(job.len, bsize - job.off)));
     if (job.off + job.len > std::max(bsize, job.off)) {
       uint64_t s = std::max(bsize, job.off);
       job.base_pieces.push_back(Piece{false, s, job.off + job.len - s, 0, 0});
     }
   }
   return {};
+}
+
+Result<void> Pipeline::read_job(Job& job) {
+  DK_TRY(read_pieces(m_sources, job.pieces, job.off, buf(job.slot)));
+  if (m_opts.compare_base) {
+    Layer* base = m_opts.compare_base;
+    DK_TRY(read_pieces(std::span<Layer* const>(&base, 1), job.base_pieces, job.off, base_buf(job.slot)));
+  }
+  return {};
+}
+
+// Zero detection / comparison / compression of a read job.
+void Pipeline::process_job(Job& job) {
+  auto ops = process_chunk(m_settings, job.off, buf(job.slot), job.pieces, base_buf(job.slot), job.base_pieces);
+  if (ops)
+    job.ops = std::move(*ops);
+  else
+    job.error = ops.error();
 }
 
 void Pipeline::finish_job(std::unique_ptr<Job> job) {
@@ -226,17 +253,11 @@ void Pipeline::reader_main() {
     job->seq = seq;
     job->off = off;
     job->len = std::min(m_chunk, m_total - off);
-    auto r = fill_job(*job);
-    if (r && m_workers == 0) {
-      auto ops = process_chunk(m_settings, job->off, buf(job->slot), job->pieces, base_buf(job->slot),
-                               job->base_pieces);
-      if (ops)
-        job->ops = std::move(*ops);
-      else
-        r = make_error(ops.error());
-    }
-    if (!r) {
-      job->error = r.error();
+    auto r = plan_job(*job);
+    if (r && !(m_workers && m_parallel_read)) r = read_job(*job);
+    if (r && m_workers == 0) process_job(*job);
+    if (!r) job->error = r.error();
+    if (job->error) {
       finish_job(std::move(job));
       ++seq;
       break;  // the writer stops at this job
@@ -265,12 +286,14 @@ void Pipeline::worker_main() {
       job = std::move(m_work.front());
       m_work.pop_front();
     }
-    auto ops = process_chunk(m_settings, job->off, buf(job->slot), job->pieces, base_buf(job->slot),
-                             job->base_pieces);
-    if (ops)
-      job->ops = std::move(*ops);
-    else
-      job->error = ops.error();
+    Result<void> r;
+    if (m_parallel_read) r = read_job(*job);
+    if (r) process_job(*job);
+    if (!r) job->error = r.error();
+    if (!job->error && m_parallel_write) {
+      auto w = write_job(*job);
+      if (!w) job->error = w.error();
+    }
     finish_job(std::move(job));
   }
 }
@@ -335,8 +358,10 @@ Result<void> Pipeline::run() {
       result = make_error(*job->error);
       break;
     }
-    result = write_job(*job);
-    if (!result) break;
+    if (!m_parallel_write) {
+      result = write_job(*job);
+      if (!result) break;
+    }
     {
       std::lock_guard lk(m_mu);
       m_free.push_back(job->slot);

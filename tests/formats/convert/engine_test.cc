@@ -44,6 +44,26 @@ TEST(ConvertEngine, ConcatenatesSourcesAndNeverReadsHoles) {
     }
 }
 
+TEST(ConvertEngine, ThreadSafeLayersAreCopiedInParallel) {
+  MemLayer a("a", 13 * kMiB + 512, false), b("b", 7 * kMiB, false);
+  a.fmt_name = b.fmt_name = "raw";
+  for (uint64_t off = 0; off + kMiB + 4096 <= a.size(); off += 3 * kMiB)
+    a.put_pattern(off, kMiB + 4096, static_cast<uint8_t>(off >> 20));
+  b.put_pattern(kMiB, 5 * kMiB, 9);
+  MemLayer d("d", a.size() + b.size(), true);
+  d.fmt_name = "raw";
+  d.fail_write_at = 18 * kMiB + 100;
+  ConvertOptions o;
+  o.threads = 4;
+  auto r = run({&a, &b}, d, o);
+  ASSERT_FALSE(r);  // the error of the first failing chunk in guest order
+  EXPECT_EQ(r.error().message, "error while writing at byte 16777216: injected write error") << r.error().message;
+  d.fail_write_at.reset();
+  d.log.clear();
+  ASSERT_TRUE(run({&a, &b}, d, o));
+  EXPECT_EQ(d.contents(), concat({&a, &b}));
+}
+
 TEST(ConvertEngine, ZeroGranulesInDataAreNotWritten) {
   MemLayer s("s", 2 * kMiB, false);
   s.put_pattern(0, 2 * kMiB, 9);

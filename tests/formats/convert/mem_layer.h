@@ -28,6 +28,7 @@ class MemLayer : public Layer {
       : Layer(std::move(name), writable), m_bytes(size), m_state(size, kUnalloc), m_cluster(cluster) {}
 
   // Test set-up: stores data as allocated.
+  // (Not locked: callers hold m_mu or run single-threaded.)
   void put(uint64_t off, std::span<const std::byte> in) {
     std::memcpy(m_bytes.data() + off, in.data(), in.size());
     std::fill_n(m_state.begin() + off, in.size(), kData);
@@ -55,7 +56,9 @@ class MemLayer : public Layer {
   std::optional<uint64_t> fail_read_at, fail_write_at;
   bool compress_supported = true;
 
-  std::string_view format_name() const override { return "mem"; }
+  // "raw" makes the engine treat the layer as thread-safe (parallel I/O).
+  std::string fmt_name = "mem";
+  std::string_view format_name() const override { return fmt_name; }
   uint64_t size() const override { return m_bytes.size(); }
   std::optional<uint64_t> cluster_size() const override { return m_cluster; }
   Result<uint64_t> actual_size() const override { return 0; }
@@ -78,12 +81,14 @@ class MemLayer : public Layer {
     return {};
   }
   Result<void> do_write(uint64_t off, std::span<const std::byte> in) override {
+    std::lock_guard lk(m_mu);
     log.push_back({'w', off, in.size()});
     if (hits(fail_write_at, off, in.size())) return make_error(EIO, "injected write error");
     put(off, in);
     return {};
   }
   Result<void> do_write_zeroes(uint64_t off, uint64_t len, bool unmap) override {
+    std::lock_guard lk(m_mu);
     log.push_back({unmap ? 'z' : 'k', off, len});
     if (hits(fail_write_at, off, len)) return make_error(EIO, "injected write error");
     if (unmap && !backing()) {

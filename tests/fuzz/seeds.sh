@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Writes seed corpora for the fuzz targets into DIR (default ./seeds):
+# small qcow2 images made by qemu-img/qemu-io covering the header versions,
+# cluster sizes, refcount widths, extended L2, compression, snapshots,
+# backing names, data files and dirty bits, plus a few raw-looking files.
+# Nothing is committed: the seeds are made fresh at every run.
+set -euo pipefail
+out=${1:-seeds}
+mkdir -p "$out"
+command -v qemu-img >/dev/null || { echo "seeds.sh: qemu-img missing, empty corpus" >&2; exit 0; }
+w=$(mktemp -d)
+trap 'rm -rf "$w"' EXIT
+ulimit -c 0
+
+io() { qemu-io -f qcow2 "$@" >/dev/null 2>&1 || true; }
+n=0
+add() { cp "$1" "$out/seed_$n.img"; n=$((n + 1)); }
+mk() {  # mk OPTS SIZE: a small image with a few writes
+  rm -f "$w/s.qcow2"
+  qemu-img create -q -f qcow2 ${1:+-o "$1"} "$w/s.qcow2" "$2"
+  io -c 'write -P 0x5a 1234 5000' -c 'write -z 64k 64k' -c 'write -P 0x11 200k 4k' \
+     -c 'discard 200k 512' "$w/s.qcow2"
+  add "$w/s.qcow2"
+}
+# Small clusters keep the whole image within the fuzzers' -max_len.
+mk "" 1M
+mk cluster_size=4k 256k
+mk compat=0.10,cluster_size=4k 256k
+mk cluster_size=512 64k
+mk cluster_size=1k 256k
+mk refcount_bits=1,cluster_size=4k 256k
+mk refcount_bits=64,cluster_size=4k 256k
+mk lazy_refcounts=on,cluster_size=4k 256k
+mk extended_l2=on,cluster_size=16k 256k
+mk compression_type=zstd,cluster_size=4k 256k
+mk preallocation=metadata,cluster_size=4k 256k
+mk "data_file=$w/ext.data,cluster_size=4k" 256k
+mk "data_file=$w/ext.data,data_file_raw=on,cluster_size=4k" 256k
+mk cluster_size=512 40M
+# Backing names (the fuzz chain opener resolves them; most will not exist).
+qemu-img create -q -f qcow2 -o cluster_size=4k -u -b base.qcow2 -F qcow2 "$w/b.qcow2" 256k && add "$w/b.qcow2"
+qemu-img create -q -f qcow2 -o cluster_size=4k -u -b base.raw -F raw "$w/b.qcow2" 256k && add "$w/b.qcow2"
+# Names itself as seen by fuzz_chain (its input is a file called "img").
+qemu-img create -q -f qcow2 -o cluster_size=4k -u -b img -F qcow2 "$w/b.qcow2" 256k && add "$w/b.qcow2"
+# Compressed clusters, with zlib and zstd.
+head -c 60000 /dev/zero | tr '\0' 'x' >"$w/c.raw"
+head -c 5000 /dev/urandom >>"$w/c.raw"
+for c in zlib zstd; do
+  rm -f "$w/c.qcow2"
+  qemu-img convert -c -O qcow2 -o compression_type=$c,cluster_size=4k "$w/c.raw" "$w/c.qcow2"
+  add "$w/c.qcow2"
+done
+# Internal snapshots.
+rm -f "$w/s.qcow2"
+qemu-img create -q -f qcow2 -o cluster_size=4k "$w/s.qcow2" 256k
+io -c 'write -P 1 0 8k' "$w/s.qcow2"
+qemu-img snapshot -c s1 "$w/s.qcow2"
+io -c 'write -P 2 4k 8k' "$w/s.qcow2"
+qemu-img snapshot -c s2 "$w/s.qcow2"
+add "$w/s.qcow2"
+# A dirty image (lazy refcounts, aborted session).
+rm -f "$w/s.qcow2"
+qemu-img create -q -f qcow2 -o lazy_refcounts=on,cluster_size=4k "$w/s.qcow2" 256k
+{ io -c 'write -P 3 0 16k' -c abort "$w/s.qcow2"; } 2>/dev/null
+add "$w/s.qcow2"
+# Raw-ish inputs.
+head -c 4096 /dev/zero >"$w/r.raw" && add "$w/r.raw"
+printf 'QFI\xfb' >"$w/r.raw" && add "$w/r.raw"
+echo "seeds.sh: $n seeds in $out"
