@@ -191,6 +191,7 @@ class Qcow2Layer final : public Layer {
   Result<uint64_t> alloc_bytes(uint64_t n);
   Result<void> ensure_refblock(uint64_t rt_index, uint64_t hint_cluster, bool& created);
   Result<void> grow_refcount_table(uint64_t needed_index);
+  Result<void> refcount_area(uint64_t cover_start, uint64_t cover_end);
   void free_later(uint64_t off, uint64_t bytes);
   Result<void> apply_pending_frees();
   Result<uint64_t> file_end_cluster();

@@ -116,7 +116,8 @@ Result<Extent> Qcow2Layer::do_block_status(uint64_t off, uint64_t len) {
     e.offset = m.host;
     e.file = host_name;
   }
-  if (m.type == Sub::kNormal && DK_TRY(metadata_preallocated())) {
+  // Not with an external data file: qemu-img map 7.2 does not recurse there.
+  if (m.type == Sub::kNormal && !m_data.is_open() && DK_TRY(metadata_preallocated())) {
     const File& f = data_file();
     uint64_t fsize = DK_TRY(f.size());
     if (m.host >= fsize) {

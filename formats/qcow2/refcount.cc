@@ -119,20 +119,19 @@ Result<uint64_t> Qcow2Layer::alloc_clusters(uint64_t n) {
     }
     if (!checked_mul(run_start + n, m_cs) || (run_start + n) * m_cs > (1ull << 56))
       return make_error(EFBIG, m_name + ": image file would grow beyond the qcow2 limit");
+    const uint64_t r0 = run_start / m_rb_entries, r1 = (run_start + n - 1) / m_rb_entries;
     bool restart = false;
-    for (uint64_t r = run_start / m_rb_entries; r <= (run_start + n - 1) / m_rb_entries; ++r) {
-      if (r >= m_rt.size()) {
-        DK_TRY(grow_refcount_table(r));
-        restart = true;
-        break;
+    for (uint64_t r = r0; r <= r1 && !restart; ++r)
+      restart = r >= m_rt.size() || (m_rt[r] & kRefTableOffsetMask) == 0;
+    if (restart) {
+      if (r0 == r1 && r0 < m_rt.size()) {
+        // One missing block in a table with room: make it describe itself (QEMU's usual layout).
+        DK_TRY(create_refblock(r0, run_start));
+      } else {
+        DK_TRY(refcount_area(run_start, run_start + n));
       }
-      if ((m_rt[r] & kRefTableOffsetMask) == 0) {
-        DK_TRY(create_refblock(r, std::max(run_start, r * m_rb_entries)));
-        restart = true;
-        break;
-      }
+      continue;
     }
-    if (restart) continue;
     for (uint64_t i = 0; i < n; ++i) DK_TRY(set_refcount(run_start + i, 1));
     m_free_cluster_index = run_start + n;
     m_alloc_high = std::max(m_alloc_high, run_start + n);
@@ -156,27 +155,41 @@ Result<uint64_t> Qcow2Layer::alloc_bytes(uint64_t n) {
 }
 
 Result<void> Qcow2Layer::grow_refcount_table(uint64_t needed_index) {
+  return refcount_area(needed_index * m_rb_entries, needed_index * m_rb_entries + 1);
+}
+
+// Makes refcount blocks cover clusters [cover_start, cover_end). New blocks
+// (and, when the table is full, a new bigger table) go after everything
+// allocated, and count themselves, like QEMU's qcow2_refcount_area().
+Result<void> Qcow2Layer::refcount_area(uint64_t cover_start, uint64_t cover_end) {
   const uint64_t E = m_rb_entries;
-  const uint64_t start = DK_TRY(file_end_cluster());
-  uint64_t entries = std::max<uint64_t>(needed_index + 1, m_rt.size() + m_rt.size() / 2 + 1);
-  uint64_t T = 0, B = 0;
+  const uint64_t start = std::max(DK_TRY(file_end_cluster()), cover_end);
+  auto missing = [&](uint64_t r) { return r >= m_rt.size() || (m_rt[r] & kRefTableOffsetMask) == 0; };
+  uint64_t T = 0, B = 0, entries = m_rt.size();
   std::vector<uint64_t> new_blocks;
-  for (int iter = 0; iter < 100; ++iter) {
-    T = div_round_up(entries * 8, m_cs);
+  for (int iter = 0;; ++iter) {
+    if (iter > 100) return make_error(EIO, m_name + ": refcount area does not converge");
     new_blocks.clear();
-    uint64_t last = start + T + B - 1;
-    for (uint64_t r = start / E; r <= last / E; ++r)
-      if (r >= m_rt.size() || (m_rt[r] & kRefTableOffsetMask) == 0) new_blocks.push_back(r);
-    uint64_t need_entries = std::max(entries, last / E + 1);
-    if (new_blocks.size() == B && need_entries <= T * m_cs / 8) break;
+    for (uint64_t r = cover_start / E; r <= (cover_end - 1) / E; ++r)
+      if (missing(r)) new_blocks.push_back(r);
+    const uint64_t meta_end = start + T + B;
+    for (uint64_t r = start / E; r <= (meta_end == start ? start : meta_end - 1) / E; ++r)
+      if (missing(r) && (new_blocks.empty() || new_blocks.back() < r)) new_blocks.push_back(r);
+    uint64_t need = new_blocks.empty() ? 0 : new_blocks.back() + 1;
+    uint64_t nT = 0, nentries = m_rt.size();
+    if (need > m_rt.size()) {
+      nentries = std::max(need, m_rt.size() + m_rt.size() / 2 + 1);
+      nT = div_round_up(nentries * 8, m_cs);
+      nentries = nT * m_cs / 8;
+    }
+    if (nT == T && new_blocks.size() == B && nentries == entries) break;
+    T = nT;
     B = new_blocks.size();
-    entries = std::max(entries, need_entries);
+    entries = nentries;
   }
-  entries = T * m_cs / 8;
   if (T * m_cs > kMaxRefTableBytes)
     return make_error(EFBIG, m_name + ": refcount table would exceed " + std::to_string(kMaxRefTableBytes) + " bytes");
   const uint64_t region_end = start + T + B;
-  // New refcount blocks after the new table, each counting the region clusters it covers.
   for (size_t i = 0; i < new_blocks.size(); ++i) {
     uint64_t r = new_blocks[i];
     std::vector<std::byte> blk(m_cs);
@@ -184,18 +197,29 @@ Result<void> Qcow2Layer::grow_refcount_table(uint64_t needed_index) {
       put_entry(blk.data(), c % E, m_refcount_bits, 1);
     DK_TRY(io_write(m_file, (start + T + i) * m_cs, blk));
   }
-  std::vector<uint64_t> rt(entries, 0);
-  std::copy(m_rt.begin(), m_rt.end(), rt.begin());
+  std::vector<uint64_t> rt = m_rt;
+  rt.resize(std::max<uint64_t>(entries, rt.size()), 0);
   for (size_t i = 0; i < new_blocks.size(); ++i) rt[new_blocks[i]] = (start + T + i) * m_cs;
-  // Region clusters covered by blocks that already exist.
   for (uint64_t c = start; c < region_end; ++c) {
     uint64_t r = c / E;
     if (r < m_rt.size() && (m_rt[r] & kRefTableOffsetMask)) DK_TRY(set_refcount(c, 1));
   }
-  std::vector<std::byte> buf(T * m_cs);
-  for (uint64_t i = 0; i < entries; ++i) store_be64(buf.data() + i * 8, rt[i]);
-  DK_TRY(io_write(m_file, start * m_cs, buf));
   DK_TRY(flush_refcount_blocks());
+  DK_TRY(m_file.flush());
+  m_alloc_high = std::max(m_alloc_high, region_end);
+  if (T == 0) {
+    // The table has room: point its entries at the new blocks.
+    for (size_t i = 0; i < new_blocks.size(); ++i) {
+      std::byte e[8];
+      store_be64(e, rt[new_blocks[i]]);
+      DK_TRY(io_write(m_file, m_info.h.refcount_table_offset + new_blocks[i] * 8, e));
+    }
+    m_rt = std::move(rt);
+    return {};
+  }
+  std::vector<std::byte> buf(T * m_cs);
+  for (uint64_t i = 0; i < rt.size(); ++i) store_be64(buf.data() + i * 8, rt[i]);
+  DK_TRY(io_write(m_file, start * m_cs, buf));
   DK_TRY(m_file.flush());
   // Switch the header to the new table in one write.
   std::byte hdr[12];
@@ -208,7 +232,6 @@ Result<void> Qcow2Layer::grow_refcount_table(uint64_t needed_index) {
   m_info.h.refcount_table_offset = start * m_cs;
   m_info.h.refcount_table_clusters = static_cast<uint32_t>(T);
   m_rt = std::move(rt);
-  m_alloc_high = std::max(m_alloc_high, region_end);
   for (uint64_t i = 0; i < old_clusters; ++i) DK_TRY(add_refcount(old_off / m_cs + i, -1));
   return {};
 }

@@ -53,7 +53,8 @@ Result<void> Qcow2Layer::grow_l1(uint64_t new_l1_size) {
   const uint64_t fresh = DK_TRY(alloc_clusters(clusters));
   std::vector<uint64_t> l1 = m_l1;
   l1.resize(new_l1_size, 0);
-  std::vector<std::byte> buf(clusters * m_cs);
+  // Only the entries are written (like QEMU; the rest of the last cluster stays a hole).
+  std::vector<std::byte> buf(l1.size() * 8);
   for (size_t i = 0; i < l1.size(); ++i) store_be64(buf.data() + i * 8, l1[i]);
   DK_TRY(flush_refcount_blocks());
   DK_TRY(io_write(m_file, fresh, buf));

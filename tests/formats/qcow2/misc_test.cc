@@ -263,3 +263,36 @@ TEST(Qcow2Direct, WriteReadWithODirect) {
 
 }  // namespace
 }  // namespace dk::fmt::qcow2test
+
+namespace dk::fmt::qcow2test {
+namespace {
+
+// Small clusters and big sizes need many refcount blocks and a bigger
+// refcount table at create time.
+TEST(Qcow2Create, BigImagesWithSmallClusters) {
+  REQUIRE_QEMU();
+  const std::pair<std::map<std::string, std::string>, uint64_t> cases[] = {
+      {{{"cluster_size", "512"}}, 100ull << 30},
+      {{{"cluster_size", "512"}, {"refcount_bits", "1"}}, 20ull << 30},
+      {{{"cluster_size", "2M"}}, 4ull << 40},
+  };
+  for (const auto& [opts, size] : cases) {
+    TempDir d;
+    std::string img = d / "big.qcow2";
+    CreateSpec s;
+    s.size = size;
+    s.options = opts;
+    auto r = kQcow2Driver.create(img, s);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(qemu_check_clean(img)) << sh_out("qemu-img check " + img);
+    auto l = open_q(img, true);
+    ASSERT_TRUE(l);
+    auto data = pattern(100000, 2);
+    ASSERT_TRUE(l->write(size - 100000, data));
+    l.reset();
+    EXPECT_TRUE(qemu_check_clean(img)) << sh_out("qemu-img check " + img);
+  }
+}
+
+}  // namespace
+}  // namespace dk::fmt::qcow2test
