@@ -29,6 +29,9 @@ struct OpenOptions {
   // buffers); sync_writes opens them with O_DSYNC (writethrough/directsync).
   bool direct = false;
   bool sync_writes = false;
+  // cache=unsafe: flush requests, and the drivers' own ordering barriers, are
+  // skipped (QEMU's BDRV_O_NO_FLUSH). A crash may then lose or tear the image.
+  bool no_flush = false;
   // Driver-specific open options (e.g. vmdk's allow-unsafe-extent-paths).
   std::map<std::string, std::string> extra;
 };

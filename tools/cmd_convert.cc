@@ -269,6 +269,7 @@ Result<int> run_convert(ConvertArgs& a) {
   to.open.writable = true;
   to.open.direct = cache.direct;
   to.open.sync_writes = cache.sync_writes;
+  to.open.no_flush = !cache.flush;
   auto target = fmt::open_chain(out, to);
   if (!target) return make_error(open_error(out, target.error()));
   if (a.compress && !can_compress((*target)->format_name()))

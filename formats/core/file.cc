@@ -13,13 +13,17 @@ namespace dk {
 File::~File() { close(); }
 
 File::File(File&& o) noexcept
-    : m_fd(std::exchange(o.m_fd, -1)), m_writable(o.m_writable), m_path(std::move(o.m_path)) {}
+    : m_fd(std::exchange(o.m_fd, -1)),
+      m_writable(o.m_writable),
+      m_flush_enabled(o.m_flush_enabled),
+      m_path(std::move(o.m_path)) {}
 
 File& File::operator=(File&& o) noexcept {
   if (this != &o) {
     close();
     m_fd = std::exchange(o.m_fd, -1);
     m_writable = o.m_writable;
+    m_flush_enabled = o.m_flush_enabled;
     m_path = std::move(o.m_path);
   }
   return *this;
@@ -120,6 +124,7 @@ Result<void> File::punch_hole(uint64_t off, uint64_t len) {
 }
 
 Result<void> File::flush() {
+  if (!m_flush_enabled) return {};
   if (::fdatasync(m_fd) < 0) return errno_error("flush '" + m_path + "'");
   return {};
 }

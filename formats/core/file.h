@@ -47,8 +47,9 @@ class File {
   Result<void> fallocate(int mode, uint64_t off, uint64_t len);
   // Deallocates [off, off+len) keeping the size (reads back as zero); ENOTSUP when unsupported.
   Result<void> punch_hole(uint64_t off, uint64_t len);
-  // fdatasync(2).
+  // fdatasync(2); a no-op after set_flush_enabled(false) (cache=unsafe).
   Result<void> flush();
+  void set_flush_enabled(bool on) { m_flush_enabled = on; }
 
   // Next data at or after off (SEEK_DATA); returns size when only a hole follows.
   Result<uint64_t> seek_data(uint64_t off) const;
@@ -60,6 +61,7 @@ class File {
  private:
   int m_fd = -1;
   bool m_writable = false;
+  bool m_flush_enabled = true;
   std::string m_path;
 };
 

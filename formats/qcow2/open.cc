@@ -64,6 +64,7 @@ Result<void> Qcow2Layer::load(const OpenOptions& opts) {
   if (opts.sync_writes) flags |= O_DSYNC;
   m_direct = opts.direct;
   m_file = DK_TRY(File::open(path, flags));
+  m_file.set_flush_enabled(!opts.no_flush);
   DK_TRY(lock_image(m_file, writable() ? LockMode::kWrite : LockMode::kRead, opts.force_share));
   m_file_size = DK_TRY(m_file.size());
   std::vector<std::byte> head(std::min<uint64_t>(m_file_size, 1u << kMaxClusterBits));
@@ -143,6 +144,7 @@ Result<void> Qcow2Layer::open_data_file(const OpenOptions& opts) {
   if (opts.direct) flags |= O_DIRECT;
   if (opts.sync_writes) flags |= O_DSYNC;
   m_data = DK_TRY_CTX(File::open(m_data_path, flags), m_name + ": opening data file");
+  m_data.set_flush_enabled(!opts.no_flush);
   DK_TRY(lock_image(m_data, writable() ? LockMode::kWrite : LockMode::kRead, opts.force_share));
   return {};
 }

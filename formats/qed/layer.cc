@@ -363,6 +363,7 @@ Result<std::unique_ptr<Layer>> open_qed(const std::string& path, const OpenOptio
   if (opts.sync_writes) flags |= O_DSYNC;
   if (opts.direct) flags |= O_DIRECT;
   File f = DK_TRY(File::open(path, flags));
+  f.set_flush_enabled(!opts.no_flush);
   DK_TRY(lock_image(f, opts.writable ? LockMode::kWrite : LockMode::kRead, opts.force_share));
   const uint64_t fsize = DK_TRY(f.size());
   std::array<std::byte, kHeaderBytes> raw{};

@@ -241,6 +241,7 @@ Result<std::unique_ptr<Layer>> open_raw(const std::string& path, const OpenOptio
   if (opts.direct) flags |= O_DIRECT;
   if (opts.sync_writes) flags |= O_DSYNC;
   File f = DK_TRY(File::open(path, flags));
+  f.set_flush_enabled(!opts.no_flush);
   struct stat st;
   if (::fstat(f.fd(), &st) < 0) return errno_error("stat '" + path + "'");
   const bool blk = S_ISBLK(st.st_mode);

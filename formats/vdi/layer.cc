@@ -257,6 +257,7 @@ Result<std::unique_ptr<Layer>> open_vdi(const std::string& path, const OpenOptio
   int flags = opts.writable ? O_RDWR : O_RDONLY;
   if (opts.sync_writes) flags |= O_DSYNC;
   File f = DK_TRY(File::open(path, flags));
+  f.set_flush_enabled(!opts.no_flush);
   DK_TRY(lock_image(f, opts.writable ? LockMode::kWrite : LockMode::kRead, opts.force_share));
   const uint64_t file_size = DK_TRY(f.size());
   HeaderSector raw{};

@@ -192,6 +192,7 @@ struct Opener {
     if (opts.sync_writes && rw) flags |= O_DSYNC;
     auto f = File::open(path, flags);
     if (!f) return make_error(f.error().code, "Could not open '" + path + "': " + std::strerror(f.error().code));
+    f->set_flush_enabled(!opts.no_flush);
     auto sp = std::make_shared<File>(std::move(*f));
     DK_TRY(lock_image(*sp, rw ? LockMode::kWrite : LockMode::kRead, opts.force_share));
     files[path] = sp;
