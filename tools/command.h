@@ -26,5 +26,6 @@ Command add_convert(CLI::App& parent);
 Command add_map(CLI::App& parent);
 Command add_compare(CLI::App& parent);
 Command add_resize(CLI::App& parent);
+Command add_rebase(CLI::App& parent);
 
 }  // namespace dk::tools
