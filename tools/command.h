@@ -27,5 +27,6 @@ Command add_map(CLI::App& parent);
 Command add_compare(CLI::App& parent);
 Command add_resize(CLI::App& parent);
 Command add_rebase(CLI::App& parent);
+Command add_measure(CLI::App& parent);
 
 }  // namespace dk::tools
