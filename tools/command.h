@@ -25,5 +25,8 @@ Command add_info(CLI::App& parent);
 Command add_convert(CLI::App& parent);
 Command add_map(CLI::App& parent);
 Command add_compare(CLI::App& parent);
+Command add_resize(CLI::App& parent);
+Command add_rebase(CLI::App& parent);
+Command add_measure(CLI::App& parent);
 
 }  // namespace dk::tools

@@ -6,6 +6,9 @@ namespace dk::tools {
 std::vector<Command> add_all_commands(CLI::App& app) {
   return {
       add_create(app), add_info(app), add_convert(app), add_map(app), add_compare(app),
+      add_resize(app),
+      add_rebase(app),
+      add_measure(app),
   };
 }
 
