@@ -78,6 +78,7 @@ Result<void> Qcow2Layer::load(const OpenOptions& opts) {
     return make_error(EACCES, m_name + ": qcow2: Image is corrupt; cannot be opened read/write");
   m_cluster_bits = h.cluster_bits;
   m_cs = 1ull << m_cluster_bits;
+  m_comp_type = h.compression_type;
   m_ext_l2 = h.incompatible_features & kIncompatExtendedL2;
   if (m_ext_l2 && m_cluster_bits < 14)
     return make_error(EINVAL, m_name + ": extended L2 entries need a cluster size of at least 16 KiB");
