@@ -94,4 +94,12 @@ Result<void> lock_image(const File& f, LockMode mode, bool force_share) {
   return lock_image_perms(f, kPermConsistentRead, kMetadataShared);
 }
 
+Result<File> create_image_file(const std::string& path) {
+  // No O_TRUNC: truncating before the lock check would clobber an image in use.
+  File f = DK_TRY(File::open(path, O_RDWR | O_CREAT));
+  DK_TRY(lock_image_perms(f, kPermWrite | kPermResize, kPermAll & ~kPermResize));
+  DK_TRY(f.truncate(0));
+  return f;
+}
+
 }  // namespace dk

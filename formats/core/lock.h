@@ -41,4 +41,9 @@ enum LockPerm : unsigned {
 // support are not locked (QEMU's locking=auto).
 Result<void> lock_image_perms(const File& f, unsigned perm, unsigned shared);
 
+// Opens (creating it if needed) an image file for an image creator, takes
+// QEMU's creation locks (write + resize used, resize not shared) and only
+// then empties it, so a file another process holds is left untouched (EAGAIN).
+Result<File> create_image_file(const std::string& path);
+
 }  // namespace dk

@@ -8,6 +8,7 @@
 
 #include "formats/core/checked_math.h"
 #include "formats/core/endian.h"
+#include "formats/core/lock.h"
 #include "formats/qcow2/header.h"
 #include "formats/qcow2/qcow2.h"
 
@@ -157,8 +158,7 @@ Result<Params> parse_options(const std::string& path, const CreateSpec& spec) {
 }
 
 // Header, refcount table (cluster 1) and the first refcount block (cluster 2).
-Result<void> write_skeleton(const std::string& path, const Params& p) {
-  File f = DK_TRY(File::open(path, O_RDWR | O_CREAT | O_TRUNC));
+Result<void> write_skeleton(File& f, const std::string& path, const Params& p) {
   const uint64_t cs = 1ull << p.cluster_bits;
   HeaderInfo info;
   Header& h = info.h;
@@ -208,11 +208,14 @@ Result<void> create(const std::string& path, const CreateSpec& spec) {
   const uint64_t l2_entries = cs / (p.ext_l2 ? 16 : 8);
   if (div_round_up(p.size, cs * l2_entries) * 8 > kMaxL1Bytes)
     return err(path, "Image size is too large for this cluster size");
+  // Lock (and only then empty) the image before touching the data file.
+  File f = DK_TRY(create_image_file(path));
   if (!p.data_file.empty()) {
-    File d = DK_TRY(File::open(p.data_file, O_RDWR | O_CREAT | O_TRUNC));
+    File d = DK_TRY(create_image_file(p.data_file));
     DK_TRY(d.truncate(p.size));
   }
-  DK_TRY(write_skeleton(path, p));
+  DK_TRY(write_skeleton(f, path, p));
+  f = File();  // drop our locks: the layer below takes its own
   OpenOptions o;
   o.writable = true;
   std::unique_ptr<Layer> l = DK_TRY(Qcow2Layer::open(path, o));

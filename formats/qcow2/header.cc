@@ -44,7 +44,7 @@ Header decode_fixed(const uint8_t* p, size_t avail) {
 Result<void> check_fixed(const Header& h, size_t avail, const std::string& name) {
   if (h.magic != kMagic) return bad(name, "image is not in qcow2 format");
   if (h.version < 2 || h.version > 3)
-    return make_error(ENOTSUP, "'" + name + "': unsupported qcow2 version " + std::to_string(h.version));
+    return make_error(ENOTSUP, "'" + name + "': Unsupported qcow2 version " + std::to_string(h.version));
   if (h.cluster_bits < kMinClusterBits || h.cluster_bits > kMaxClusterBits)
     return bad(name, "unsupported cluster size: 2^" + std::to_string(h.cluster_bits));
   const uint64_t cs = 1ull << h.cluster_bits;

@@ -26,10 +26,7 @@ nlohmann::ordered_json Qcow2Layer::format_specific() const {
   return d;
 }
 
-Result<uint64_t> Qcow2Layer::actual_size() const {
-  uint64_t n = DK_TRY(m_file.allocated_size());
-  if (m_data.is_open()) n += DK_TRY(m_data.allocated_size());
-  return n;
-}
+// Only the qcow2 file: qemu-img 7.2 does not add an external data file.
+Result<uint64_t> Qcow2Layer::actual_size() const { return m_file.allocated_size(); }
 
 }  // namespace dk::fmt::qcow2

@@ -79,6 +79,7 @@ Result<void> Qcow2Layer::load(const OpenOptions& opts) {
     return make_error(EACCES, m_name + ": qcow2: Image is corrupt; cannot be opened read/write");
   m_cluster_bits = h.cluster_bits;
   m_cs = 1ull << m_cluster_bits;
+  m_comp_type = h.compression_type;
   m_ext_l2 = h.incompatible_features & kIncompatExtendedL2;
   if (m_ext_l2 && m_cluster_bits < 14)
     return make_error(EINVAL, m_name + ": extended L2 entries need a cluster size of at least 16 KiB");
@@ -171,9 +172,9 @@ namespace {
 
 int probe(std::span<const std::byte> head, std::string_view) {
   if (head.size() < 8) return 0;
-  if (load_be32(head.data()) != kMagic) return 0;
-  uint32_t v = load_be32(head.data() + 4);
-  return (v == 2 || v == 3) ? 100 : 0;
+  // Any version: the magic is ours, and open then reports an unsupported
+  // version as qemu-img does rather than the file passing for raw.
+  return load_be32(head.data()) == kMagic ? 100 : 0;
 }
 
 Result<std::unique_ptr<Layer>> open_image(const std::string& path, const OpenOptions& opts) {

@@ -19,6 +19,7 @@
 #include "formats/core/file.h"
 #include "formats/driver.h"
 #include "formats/layer.h"
+#include "formats/convert/convert.h"
 #include "formats/qcow2/format.h"
 
 namespace dk::fmt::qcow2 {
@@ -80,7 +81,7 @@ struct SnapshotRecord {
   std::vector<uint8_t> extra;  // raw extra data
 };
 
-class Qcow2Layer final : public Layer {
+class Qcow2Layer final : public Layer, public SplitCompression {
  public:
   static Result<std::unique_ptr<Layer>> open(const std::string& path, const OpenOptions& opts);
   ~Qcow2Layer() override;
@@ -130,6 +131,14 @@ class Qcow2Layer final : public Layer {
   Result<void> do_flush() override;
   Result<Extent> do_block_status(uint64_t off, uint64_t len) override;
   Result<void> do_write_compressed(uint64_t off, std::span<const std::byte> in) override;
+
+ public:
+  // SplitCompression (convert -c compresses on every core): compress_cluster
+  // may run on any thread; write_compressed_payload stores its result.
+  Result<std::optional<std::vector<std::byte>>> compress_cluster(std::span<const std::byte> in) const override;
+  Result<void> write_compressed_payload(uint64_t off, std::span<const std::byte> payload) override;
+
+ protected:
   Result<void> do_truncate(uint64_t new_size, bool shrink_allowed) override;
 
  private:
@@ -182,6 +191,8 @@ class Qcow2Layer final : public Layer {
   Result<void> store_entry(CacheEntry* t, uint64_t idx, uint64_t entry, uint64_t bitmap);
   bool in_place(uint64_t entry) const;
   Result<void> grow_l1(uint64_t new_l1_size);
+  // resize.cc: points the cluster at guest `off` at a new compressed payload.
+  Result<void> store_compressed(uint64_t off, std::span<const std::byte> comp);
 
   // ---- refcount.cc ----
   Result<uint64_t> get_refcount(uint64_t cluster);
@@ -216,6 +227,7 @@ class Qcow2Layer final : public Layer {
   uint64_t m_rb_entries = 32768;  // refcount entries per refcount block
   bool m_direct = false;
   bool m_data_raw = false;
+  uint8_t m_comp_type = kCompressionZlib;  // fixed at open; read by compression threads
 
   std::vector<uint64_t> m_l1;
   bool m_l1_dirty = false;

@@ -71,16 +71,14 @@ Result<bool> Qcow2Layer::metadata_preallocated() {
   uint64_t file_length = DK_TRY(m_file.size());
   uint64_t real = DK_TRY(m_file.allocated_size());
   uint64_t real_clusters = real / m_cs;
-  uint64_t threshold = std::max(real_clusters * 10 / 9, file_length / 4 / m_cs);
+  uint64_t threshold = std::max(real_clusters * 10 / 9, real_clusters + 2);
   uint64_t end = div_round_up(file_length, m_cs);
   uint64_t n = 0;
-  bool result = false;
-  for (uint64_t c = 0; c < end; ++c) {
-    if (DK_TRY(get_refcount(c)) > 0 && ++n > threshold) {
-      result = true;
-      break;
-    }
+  // Stops as soon as the count reaches the threshold (bounded work on big files).
+  for (uint64_t c = 0; c < end && n < threshold; ++c) {
+    if (DK_TRY(get_refcount(c)) > 0) ++n;
   }
+  bool result = n >= threshold;
   m_meta_prealloc = result;
   return result;
 }

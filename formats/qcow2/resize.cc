@@ -12,36 +12,60 @@ namespace dk::fmt::qcow2 {
 Result<void> Qcow2Layer::do_write_compressed(uint64_t off, std::span<const std::byte> in) {
   if (m_data.is_open()) return make_error(ENOTSUP, m_name + ": compression is not supported with an external data file");
   if (off % m_cs) return make_error(EINVAL, m_name + ": compressed writes must be cluster aligned");
-  DK_TRY(mark_dirty_if_lazy());
-  m_comp_entry = 0;
-  std::vector<std::byte> buf(m_cs);
   while (!in.empty()) {
     size_t n = std::min<size_t>(in.size(), m_cs);
     if (n < m_cs && off + n != size())
       return make_error(EINVAL, m_name + ": compressed writes must cover whole clusters");
-    std::memcpy(buf.data(), in.data(), n);
-    std::memset(buf.data() + n, 0, m_cs - n);
-    std::vector<std::byte> comp = DK_TRY(compress_cluster(m_info.h.compression_type, buf));
-    if (comp.empty()) {
-      // Incompressible: store it as a normal cluster.
-      DK_TRY(write_in_l2(off, in.first(n)));
+    std::optional<std::vector<std::byte>> comp = DK_TRY(compress_cluster(in.first(n)));
+    if (comp) {
+      DK_TRY(store_compressed(off, *comp));
     } else {
-      CacheEntry* t = DK_TRY(l2_for_write(off >> (m_cluster_bits + m_l2_bits)));
-      const uint64_t idx = (off >> m_cluster_bits) & (l2_entries() - 1);
-      const uint32_t esize = m_ext_l2 ? 16 : 8;
-      const uint64_t old = load_be64(t->data.data() + idx * esize);
-      uint64_t coff = DK_TRY(alloc_bytes(comp.size()));
-      DK_TRY(io_write(m_file, coff, comp));
-      const uint32_t shift = 62 - (m_cluster_bits - 8);
-      uint64_t nb = ((coff + comp.size() - 1) >> 9) - (coff >> 9);
-      // alloc_bytes may have evicted the table; fetch it again.
-      t = DK_TRY(l2_for_write(off >> (m_cluster_bits + m_l2_bits)));
-      release_entry(old);
-      DK_TRY(store_entry(t, idx, coff | kOflagCompressed | (nb << shift), 0));
+      // Incompressible: store it as a normal cluster.
+      DK_TRY(mark_dirty_if_lazy());
+      m_comp_entry = 0;
+      DK_TRY(write_in_l2(off, in.first(n)));
     }
     off += n;
     in = in.subspan(n);
   }
+  return {};
+}
+
+// Thread-safe: reads only what open() set (cluster size, compression type).
+Result<std::optional<std::vector<std::byte>>> Qcow2Layer::compress_cluster(std::span<const std::byte> in) const {
+  if (in.size() > m_cs) return make_error(EINVAL, m_name + ": compressed input larger than a cluster");
+  // A partial last cluster is compressed zero-padded to a full cluster, as QEMU does.
+  std::vector<std::byte> buf(m_cs);
+  std::memcpy(buf.data(), in.data(), in.size());
+  std::vector<std::byte> comp = DK_TRY(qcow2::compress_cluster(m_comp_type, buf));
+  if (comp.empty()) return std::optional<std::vector<std::byte>>();
+  return std::optional<std::vector<std::byte>>(std::move(comp));
+}
+
+Result<void> Qcow2Layer::write_compressed_payload(uint64_t off, std::span<const std::byte> payload) {
+  if (!writable()) return make_error(EROFS, m_name + ": image is opened read-only");
+  if (m_data.is_open()) return make_error(ENOTSUP, m_name + ": compression is not supported with an external data file");
+  if (off % m_cs || off >= size()) return make_error(EINVAL, m_name + ": compressed writes must be cluster aligned");
+  if (payload.empty() || payload.size() >= m_cs)
+    return make_error(EINVAL, m_name + ": compressed payload of " + std::to_string(payload.size()) + " bytes");
+  return store_compressed(off, payload);
+}
+
+Result<void> Qcow2Layer::store_compressed(uint64_t off, std::span<const std::byte> comp) {
+  DK_TRY(mark_dirty_if_lazy());
+  m_comp_entry = 0;
+  CacheEntry* t = DK_TRY(l2_for_write(off >> (m_cluster_bits + m_l2_bits)));
+  const uint64_t idx = (off >> m_cluster_bits) & (l2_entries() - 1);
+  const uint32_t esize = m_ext_l2 ? 16 : 8;
+  const uint64_t old = load_be64(t->data.data() + idx * esize);
+  uint64_t coff = DK_TRY(alloc_bytes(comp.size()));
+  DK_TRY(io_write(m_file, coff, comp));
+  const uint32_t shift = 62 - (m_cluster_bits - 8);
+  uint64_t nb = ((coff + comp.size() - 1) >> 9) - (coff >> 9);
+  // alloc_bytes may have evicted the table; fetch it again.
+  t = DK_TRY(l2_for_write(off >> (m_cluster_bits + m_l2_bits)));
+  release_entry(old);
+  DK_TRY(store_entry(t, idx, coff | kOflagCompressed | (nb << shift), 0));
   return {};
 }
 

@@ -98,10 +98,8 @@ Result<void> create_qed(const std::string& path, const CreateSpec& spec) {
     if (spec.backing_format == "raw") h.features |= kFeatureBackingFormatNoProbe;
   }
 
-  File f = DK_TRY(File::open(path, O_RDWR | O_CREAT));
-  DK_TRY(lock_image_perms(f, kPermWrite | kPermResize, kPermAll & ~kPermResize));
   // QED ties allocation to the file length: start from an empty file.
-  DK_TRY(f.truncate(0));
+  File f = DK_TRY(create_image_file(path));
   std::vector<std::byte> head(kHeaderBytes + backing.size());
   encode_header(h, std::span<std::byte, kHeaderBytes>(head.data(), kHeaderBytes));
   std::memcpy(head.data() + kHeaderBytes, backing.data(), backing.size());

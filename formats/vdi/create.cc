@@ -96,9 +96,7 @@ Result<void> create_vdi(const std::string& path, const CreateSpec& spec) {
   HeaderSector raw{};
   encode_header(h, raw);
 
-  File f = DK_TRY(File::open(path, O_RDWR | O_CREAT));
-  DK_TRY(lock_image(f, LockMode::kWrite, false));
-  DK_TRY(f.truncate(0));
+  File f = DK_TRY(create_image_file(path));
   DK_TRY(f.pwrite_all(0, raw));
   DK_TRY(write_bmap(f, h.offset_bmap, blocks, is_static));
   // Static images are preallocated as QEMU does it: a sparse file of full size.

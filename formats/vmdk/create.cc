@@ -108,12 +108,6 @@ SparseExtentHeader sparse_header(uint64_t bytes, bool zeroed_grain, bool compres
   return h;
 }
 
-Result<File> create_file(const std::string& path) {
-  File f = DK_TRY(File::open(path, O_RDWR | O_CREAT));
-  DK_TRY(lock_image_perms(f, kPermWrite | kPermResize, kPermAll & ~kPermResize));
-  DK_TRY(f.truncate(0));
-  return f;
-}
 
 Result<void> write_sparse(File& f, uint64_t bytes, bool zeroed_grain) {
   const SparseExtentHeader h = sparse_header(bytes, zeroed_grain, false);
@@ -208,13 +202,13 @@ Result<void> create_vmdk(const std::string& path, const CreateSpec& spec) {
     d.extents.push_back({"RW", o.size / kSector, "SPARSE", base, 0});
     std::string text = format_descriptor(d);
     if (text.size() > kDescSectors * kSector) return make_error(EINVAL, "descriptor is too long");
-    File f = DK_TRY(create_file(path));
+    File f = DK_TRY(create_image_file(path));
     if (stream) return write_stream(f, o.size, text);
     DK_TRY(write_sparse(f, o.size, o.zeroed_grain));
     return f.pwrite_all(kSector, std::as_bytes(std::span(text)));
   }
   // Descriptor file plus extents.
-  File desc = DK_TRY(create_file(path));
+  File desc = DK_TRY(create_image_file(path));
   uint64_t left = o.size;
   // A zero-sized disk has no extents (and no extent files), like QEMU's.
   for (int i = 1; left > 0; ++i) {
@@ -223,7 +217,7 @@ Result<void> create_vmdk(const std::string& path, const CreateSpec& spec) {
     std::snprintf(num, sizeof num, "%03d", i);
     const std::string name =
         split ? prefix + (flat ? "-f" : "-s") + num + postfix : prefix + "-flat" + postfix;
-    File ef = DK_TRY(create_file(dir + name));
+    File ef = DK_TRY(create_image_file(dir + name));
     if (flat)
       DK_TRY(write_flat(ef, n));
     else
