@@ -22,7 +22,7 @@ hold() {
   sleep 0.2
 }
 release() { echo quit >&9; exec 9>&-; wait "$HOLDER" || true; }
-trap 'exec 9>&- 2>/dev/null; kill $HOLDER 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exec 9>&- 2>/dev/null; kill $HOLDER 2>/dev/null || true; rm -rf "$T"' EXIT
 
 hold a.qcow2
 expect_status 1 qemu-img info a.qcow2 2>/dev/null  # the oracle sees the lock
