@@ -166,7 +166,7 @@ namespace {
 Result<void> check_extent_path(const std::string& desc, const std::string& name, bool allow_unsafe) {
   if (allow_unsafe) return {};
   if (name.empty()) return make_error(EINVAL, "'" + desc + "': empty extent file name");
-  const std::string hint = " (open with allow-unsafe-extent-paths=on to allow it)";
+  const std::string hint = "; pass --allow-unsafe-extent-paths to allow it";
   if (name[0] == '/')
     return make_error(EPERM, "'" + desc + "': extent file name '" + name + "' is an absolute path" + hint);
   size_t p = 0;
