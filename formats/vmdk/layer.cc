@@ -223,7 +223,8 @@ Result<std::unique_ptr<VmdkExtent>> open_extent(Opener& op, const std::string& d
     e = DK_TRY_CTX(open_sparse_file(DK_TRY(op.open(path, rw)), *bytes), "extent '" + x.filename + "'");
   } else if (x.type == "SESPARSE") {
     // Read-only, like QEMU 7.2: the file is opened without write access.
-    e = DK_TRY_CTX(SeSparseExtent::open(DK_TRY(op.open(path, false)), *bytes), "extent '" + x.filename + "'");
+    // QEMU sizes the extent by the header's capacity, not the descriptor.
+    e = DK_TRY_CTX(SeSparseExtent::open(DK_TRY(op.open(path, false)), 0), "extent '" + x.filename + "'");
   } else {
     return make_error(ENOTSUP, "'" + desc_path + "': extent type '" + x.type + "' of '" + x.filename +
                                    "' is not supported");

@@ -40,6 +40,11 @@ same_json d.json q.json
 dk map --output=json s.vmdk >d.json
 qemu-img map --output=json s.vmdk >q.json
 same_json d.json q.json
+# The header's capacity, not the descriptor's sector count, sizes the disk.
+sed 's/RW 98304 /RW 2048 /' s.vmdk >small.vmdk
+dk info --output=json small.vmdk >d.json
+qemu-img info --output=json small.vmdk >q.json
+same_json d.json q.json
 dk compare s.vmdk q.raw >/dev/null || fail "compare"
 dk convert -O qcow2 s.vmdk c.qcow2
 same_content c.qcow2 q.raw
