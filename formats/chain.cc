@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -65,11 +66,22 @@ Result<std::unique_ptr<Layer>> open_backing(const Layer& overlay, const std::str
   return open_image(path, fmt, bo);
 }
 
+std::map<std::string, std::string>& default_extra() {
+  static std::map<std::string, std::string> m;
+  return m;
+}
+
 }  // namespace
+
+void set_default_open_option(const std::string& key, const std::string& value) {
+  default_extra()[key] = value;
+}
 
 Result<std::unique_ptr<Layer>> open_image(const std::string& path, const std::string& format,
                                           const OpenOptions& opts) {
   OpenOptions o = opts;
+  // Entries the caller set win over the process-wide defaults.
+  for (const auto& [k, v] : default_extra()) o.extra.emplace(k, v);
   const FormatDriver* d = nullptr;
   if (format.empty()) {
     d = DK_TRY(probe_file(path));

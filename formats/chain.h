@@ -26,7 +26,14 @@ struct ChainOptions {
   std::function<void(const std::string&)> warn;
 };
 
-// Opens one image file with the given (or probed) format.
+// Adds a process-wide default for OpenOptions::extra: every later
+// open_image() (top layers and backing files) sees key=value unless the
+// caller's options already set that key. Not thread-safe; call it while
+// parsing the command line, before opening images.
+void set_default_open_option(const std::string& key, const std::string& value);
+
+// Opens one image file with the given (or probed) format; the defaults of
+// set_default_open_option() are merged into opts.extra.
 Result<std::unique_ptr<Layer>> open_image(const std::string& path, const std::string& format,
                                           const OpenOptions& opts);
 

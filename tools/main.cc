@@ -2,12 +2,19 @@
 #include <cstdio>
 #include <iostream>
 
+#include "formats/chain.h"
 #include "tools/commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"diskit: an offline disk image toolkit (qemu-img compatible image commands)", "diskit"};
   app.require_subcommand(1, 1);
   app.set_version_flag("-V,--version", "diskit 0.1.0");
+  // Descriptor extent paths are untrusted: absolute or ".." names are
+  // refused unless the user says the image is trusted.
+  app.add_flag_callback(
+      "--allow-unsafe-extent-paths",
+      [] { dk::fmt::set_default_open_option("allow-unsafe-extent-paths", "on"); },
+      "Allow image descriptors to name extent files by absolute path or outside their directory");
   std::vector<dk::tools::Command> commands = dk::tools::add_all_commands(app);
   try {
     app.parse(argc, argv);

@@ -159,6 +159,43 @@ class StreamExtent final : public SparseExtent {
   std::vector<std::byte> m_pend;
 };
 
+// A SESPARSE extent (ESXi 6.5+ "space-efficient sparse"), read-only: a
+// constant header, a volatile header, 64-bit grain directory and grain
+// table entries, 4 KiB grains. Journal replay is not supported.
+class SeSparseExtent final : public VmdkExtent {
+ public:
+  // Opens and validates the headers in `file`; `length` is the guest size
+  // from the descriptor (0: the header's capacity).
+  static Result<std::unique_ptr<SeSparseExtent>> open(std::shared_ptr<File> file, uint64_t length);
+  bool writable() const override { return false; }
+  std::optional<uint64_t> grain_bytes() const override { return kGrain; }
+
+  Result<void> read(uint64_t rel, std::span<std::byte> out, const BelowFn& below) override;
+  Result<void> write(uint64_t, std::span<const std::byte>, const BelowFn&) override {
+    return make_error(EROFS, "'" + path() + "': seSparse extents are read-only");
+  }
+  Result<void> write_zeroes(uint64_t, uint64_t, const BelowFn&) override {
+    return make_error(EROFS, "'" + path() + "': seSparse extents are read-only");
+  }
+  Result<Extent> block_status(uint64_t rel, uint64_t len) override;
+  Result<void> flush() override { return {}; }
+
+  static constexpr uint64_t kGrain = 4096;
+  static constexpr uint64_t kGtEntries = 4096;
+
+ private:
+  SeSparseExtent(std::shared_ptr<File> file, uint64_t length) : VmdkExtent(std::move(file), length) {}
+  // What grain g is: 0 unallocated, 1 zero, 2 data at *host (bytes).
+  Result<int> lookup(uint64_t g, uint64_t* host);
+  Result<const std::vector<uint64_t>*> table(uint64_t gt_index);
+
+  std::vector<uint64_t> m_gd;
+  std::unordered_map<uint64_t, std::vector<uint64_t>> m_gts;
+  uint64_t m_tables_sector = 0;  // grain_tables_offset
+  uint64_t m_grains_sector = 0;  // grains_offset
+  uint64_t m_fsize = 0;
+};
+
 // Opens the sparse (or stream) extent held in `file`.
 Result<std::unique_ptr<VmdkExtent>> open_sparse_file(std::shared_ptr<File> file, uint64_t length);
 

@@ -166,7 +166,7 @@ namespace {
 Result<void> check_extent_path(const std::string& desc, const std::string& name, bool allow_unsafe) {
   if (allow_unsafe) return {};
   if (name.empty()) return make_error(EINVAL, "'" + desc + "': empty extent file name");
-  const std::string hint = " (open with allow-unsafe-extent-paths=on to allow it)";
+  const std::string hint = "; pass --allow-unsafe-extent-paths to allow it";
   if (name[0] == '/')
     return make_error(EPERM, "'" + desc + "': extent file name '" + name + "' is an absolute path" + hint);
   size_t p = 0;
@@ -222,6 +222,10 @@ Result<std::unique_ptr<VmdkExtent>> open_extent(Opener& op, const std::string& d
     e = std::make_unique<FlatExtent>(DK_TRY(op.open(path, rw)), *bytes, *off);
   } else if (x.type == "SPARSE" || x.type == "VMFSSPARSE") {
     e = DK_TRY_CTX(open_sparse_file(DK_TRY(op.open(path, rw)), *bytes), "extent '" + x.filename + "'");
+  } else if (x.type == "SESPARSE") {
+    // Read-only, like QEMU 7.2: the file is opened without write access.
+    // QEMU sizes the extent by the header's capacity, not the descriptor.
+    e = DK_TRY_CTX(SeSparseExtent::open(DK_TRY(op.open(path, false)), 0), "extent '" + x.filename + "'");
   } else {
     return make_error(ENOTSUP, "'" + desc_path + "': extent type '" + x.type + "' of '" + x.filename +
                                    "' is not supported");
