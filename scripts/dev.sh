@@ -56,7 +56,7 @@ run_tests() {
   # Unit and CLI tests; CLI tests compare with qemu-img/qemu-io.
   ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 900
   if [ "${DK_SKIP_FUZZ:-0}" != 1 ]; then
-    DK_FUZZ_SECONDS=${DK_FUZZ_SECONDS:-30} bash tests/fuzz/run.sh
+    DK_FUZZ_SECONDS=${DK_FUZZ_SECONDS:-20} bash tests/fuzz/run.sh
   fi
 }
 
