@@ -7,38 +7,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "formats/core/aligned.h"
 #include "formats/core/checked_math.h"
 #include "formats/core/endian.h"
 #include "formats/qcow2/qcow2.h"
 
 namespace dk::fmt::qcow2 {
-
-namespace {
-constexpr uint64_t kDirectAlign = 4096;
-
-struct AlignedBuf {
-  std::byte* p = nullptr;
-  explicit AlignedBuf(size_t n) { p = static_cast<std::byte*>(std::aligned_alloc(kDirectAlign, n)); }
-  ~AlignedBuf() { std::free(p); }
-};
-// O_DIRECT read of an aligned span: a short read means end of file (the
-// next read would be unaligned), the rest reads as zero.
-Result<void> direct_read(const File& f, uint64_t off, std::span<std::byte> out) {
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::pread(f.fd(), out.data() + done, out.size() - done, static_cast<off_t>(off + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("read from '" + f.path() + "' at offset " + std::to_string(off + done));
-    }
-    done += static_cast<size_t>(n);
-    if (n == 0 || done % kDirectAlign) break;
-  }
-  std::memset(out.data() + done, 0, out.size() - done);
-  return {};
-}
-
-}  // namespace
 
 CacheEntry* MetaCache::find(uint64_t off) {
   auto it = m_map.find(off);
@@ -70,7 +44,7 @@ Result<void> Qcow2Layer::io_read(const File& f, uint64_t off, std::span<std::byt
   uint64_t end = align_up(off + out.size(), kDirectAlign);
   AlignedBuf buf(end - start);
   if (!buf.p) return make_error(ENOMEM, "out of memory");
-  DK_TRY(direct_read(f, start, std::span(buf.p, end - start)));
+  DK_TRY(direct_pread(f, start, std::span(buf.p, end - start)));
   std::memcpy(out.data(), buf.p + (off - start), out.size());
   return {};
 }
@@ -83,7 +57,7 @@ Result<void> Qcow2Layer::io_write(File& f, uint64_t off, std::span<const std::by
   uint64_t end = align_up(off + in.size(), kDirectAlign);
   AlignedBuf buf(end - start);
   if (!buf.p) return make_error(ENOMEM, "out of memory");
-  if (start != off || end != off + in.size()) DK_TRY(direct_read(f, start, std::span(buf.p, end - start)));
+  if (start != off || end != off + in.size()) DK_TRY(direct_pread(f, start, std::span(buf.p, end - start)));
   std::memcpy(buf.p + (off - start), in.data(), in.size());
   return f.pwrite_all(start, std::span<const std::byte>(buf.p, end - start));
 }

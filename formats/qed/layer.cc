@@ -2,6 +2,8 @@
 // resize and backing-file changes. Allocating writes are in write.cc.
 #include "formats/qed/layer.h"
 
+#include "formats/core/aligned.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -30,35 +32,6 @@ std::string hex(uint64_t v) {
 
 uint32_t log2u(uint64_t v) { return static_cast<uint32_t>(__builtin_ctzll(v)); }
 
-// O_DIRECT wants aligned memory, offsets and lengths.
-constexpr uint64_t kDirectAlign = 4096;
-
-struct AlignedBuf {
-  std::byte* p = nullptr;
-  explicit AlignedBuf(size_t n) {
-    void* v = nullptr;
-    if (posix_memalign(&v, kDirectAlign, std::max<size_t>(n, 1)) == 0) p = static_cast<std::byte*>(v);
-  }
-  ~AlignedBuf() { std::free(p); }
-  AlignedBuf(const AlignedBuf&) = delete;
-  AlignedBuf& operator=(const AlignedBuf&) = delete;
-};
-
-// An aligned O_DIRECT read; a short read is the end of the file (zeroes).
-Result<void> direct_pread(const File& f, uint64_t off, std::span<std::byte> out) {
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::pread(f.fd(), out.data() + done, out.size() - done, static_cast<off_t>(off + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("read from '" + f.path() + "' at offset " + std::to_string(off + done));
-    }
-    done += static_cast<size_t>(n);
-    if (n == 0 || done % kDirectAlign) break;
-  }
-  std::memset(out.data() + done, 0, out.size() - done);
-  return {};
-}
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 // QEMU 7.2 file-posix semantics for sizes, block status and zeroing.
 #include "formats/raw/raw.h"
 
+#include "formats/core/aligned.h"
+
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
@@ -24,18 +26,6 @@ namespace {
 
 constexpr uint64_t kSector = 512;
 constexpr uint64_t kMaxDirectAlign = 4096;
-
-// An aligned heap buffer for O_DIRECT bounces.
-struct AlignedBuf {
-  std::byte* p = nullptr;
-  explicit AlignedBuf(size_t n) {
-    void* v = nullptr;
-    if (posix_memalign(&v, kMaxDirectAlign, std::max<size_t>(n, 1)) == 0) p = static_cast<std::byte*>(v);
-  }
-  ~AlignedBuf() { std::free(p); }
-  AlignedBuf(const AlignedBuf&) = delete;
-  AlignedBuf& operator=(const AlignedBuf&) = delete;
-};
 
 // QEMU's raw_probe_alignment: the logical block size of a block device, else
 // the smallest size an O_DIRECT read at offset 0 accepts (4096 when unsure).
