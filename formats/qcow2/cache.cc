@@ -98,9 +98,10 @@ Result<CacheEntry*> Qcow2Layer::rb_load(uint64_t off) {
   return m_rb_cache.insert(off, std::move(data));
 }
 
-Result<void> Qcow2Layer::flush_refcount_blocks() {
+// Writes a cache's dirty entries back in offset order (sequential I/O).
+Result<void> Qcow2Layer::write_back_dirty(MetaCache& cache) {
   std::vector<CacheEntry*> dirty;
-  m_rb_cache.for_each([&](CacheEntry& e) {
+  cache.for_each([&](CacheEntry& e) {
     if (e.dirty) dirty.push_back(&e);
   });
   std::sort(dirty.begin(), dirty.end(), [](auto* a, auto* b) { return a->offset < b->offset; });
@@ -110,6 +111,8 @@ Result<void> Qcow2Layer::flush_refcount_blocks() {
   }
   return {};
 }
+
+Result<void> Qcow2Layer::flush_refcount_blocks() { return write_back_dirty(m_rb_cache); }
 
 Result<void> Qcow2Layer::l2_writeback(CacheEntry& e) {
   // Everything an L2 entry may point at (data, refcounts) goes first.
@@ -124,18 +127,7 @@ Result<void> Qcow2Layer::l2_writeback(CacheEntry& e) {
   return {};
 }
 
-Result<void> Qcow2Layer::flush_l2_tables() {
-  std::vector<CacheEntry*> dirty;
-  m_l2_cache.for_each([&](CacheEntry& e) {
-    if (e.dirty) dirty.push_back(&e);
-  });
-  std::sort(dirty.begin(), dirty.end(), [](auto* a, auto* b) { return a->offset < b->offset; });
-  for (CacheEntry* e : dirty) {
-    DK_TRY(io_write(m_file, e->offset, e->data));
-    e->dirty = false;
-  }
-  return {};
-}
+Result<void> Qcow2Layer::flush_l2_tables() { return write_back_dirty(m_l2_cache); }
 
 Result<void> Qcow2Layer::write_l1() {
   std::vector<std::byte> buf(m_l1.size() * 8);

@@ -161,6 +161,7 @@ class Qcow2Layer final : public Layer, public SplitCompression {
   Result<CacheEntry*> l2_load(uint64_t off, bool for_write);
   Result<CacheEntry*> rb_load(uint64_t off);
   Result<void> l2_writeback(CacheEntry& e);
+  Result<void> write_back_dirty(MetaCache& cache);
   Result<void> flush_refcount_blocks();
   Result<void> flush_l2_tables();
   Result<void> write_l1();
