@@ -29,5 +29,6 @@ Command add_resize(CLI::App& parent);
 Command add_rebase(CLI::App& parent);
 Command add_measure(CLI::App& parent);
 Command add_amend(CLI::App& parent);
+Command add_commit(CLI::App& parent);
 
 }  // namespace dk::tools

@@ -10,6 +10,7 @@ std::vector<Command> add_all_commands(CLI::App& app) {
       add_rebase(app),
       add_measure(app),
       add_amend(app),
+      add_commit(app),
   };
 }
 

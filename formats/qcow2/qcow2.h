@@ -98,6 +98,8 @@ class Qcow2Layer final : public Layer, public SplitCompression {
   Result<uint64_t> actual_size() const override;
   uint64_t max_transfer() const override { return 64u << 20; }
   Result<void> set_backing_file(const std::string& name, const std::string& fmt) override;
+  // empty.cc (commit): drops every L2 table of the active L1 (see Layer).
+  Result<void> make_empty() override;
 
   // Rebuilds the refcounts from the L1/L2/snapshot tables and all metadata
   // (fixes leaks and wrong counts). `leaks_fixed`/`errors_fixed` count the
