@@ -107,6 +107,9 @@ class Inode {
   // The child called `name` (one component, not "." or ".."; those are the
   // resolver's business); ENOENT when missing, ENOTDIR when this is no directory.
   virtual Result<std::shared_ptr<Inode>> lookup(std::string_view name) = 0;
+  // The inode of an entry this directory's readdir() returned, without a
+  // second search by name (the default calls lookup(entry.name)).
+  virtual Result<std::shared_ptr<Inode>> child(const DirEntry& entry) { return lookup(entry.name); }
   // Reads up to out.size() bytes at off; returns the count, short only at end
   // of file (0 at or past it). EISDIR for directories.
   virtual Result<size_t> read(uint64_t off, std::span<std::byte> out) = 0;

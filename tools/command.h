@@ -28,5 +28,8 @@ Command add_compare(CLI::App& parent);
 Command add_resize(CLI::App& parent);
 Command add_rebase(CLI::App& parent);
 Command add_measure(CLI::App& parent);
+Command add_filesystems(CLI::App& parent);
+Command add_ls(CLI::App& parent);
+Command add_cat(CLI::App& parent);
 
 }  // namespace dk::tools

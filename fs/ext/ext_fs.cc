@@ -216,7 +216,7 @@ Result<Stat> ExtInode::stat() {
 Result<std::vector<DirEntry>> ExtInode::readdir() {
   std::vector<DirEntry> out;
   ReaddirState st{&out};
-  errcode_t err = ext2fs_dir_iterate2(m_fs.fs(), m_ino, DIRENT_FLAG_INCLUDE_INLINE_DATA, nullptr,
+  errcode_t err = ext2fs_dir_iterate2(m_fs.fs(), m_ino, 0, nullptr,
                                       readdir_cb, &st);
   if (err) return ext_error(err, "'" + m_fs.device_name() + "': reading directory inode " + std::to_string(m_ino));
   if (st.too_many) return make_error(EFBIG, "'" + m_fs.device_name() + "': directory inode " +
@@ -237,6 +237,11 @@ Result<InodePtr> ExtInode::lookup(std::string_view name) {
     return make_error(EIO, "'" + m_fs.device_name() + "': directory entry '" + std::string(name) +
                                "' names invalid inode " + std::to_string(child));
   return std::make_shared<ExtInode>(m_fs, child);
+}
+
+Result<InodePtr> ExtInode::child(const DirEntry& entry) {
+  if (entry.ino == 0 || entry.ino > m_fs.fs()->super->s_inodes_count) return lookup(entry.name);
+  return std::make_shared<ExtInode>(m_fs, static_cast<ext2_ino_t>(entry.ino));
 }
 
 Result<size_t> ExtInode::read(uint64_t off, std::span<std::byte> out) {

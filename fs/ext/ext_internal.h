@@ -24,6 +24,7 @@ class ExtInode final : public Inode {
   Result<Stat> stat() override;
   Result<std::vector<DirEntry>> readdir() override;
   Result<InodePtr> lookup(std::string_view name) override;
+  Result<InodePtr> child(const DirEntry& entry) override;
   Result<size_t> read(uint64_t off, std::span<std::byte> out) override;
   Result<std::string> readlink() override;
 
