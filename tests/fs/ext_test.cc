@@ -110,7 +110,7 @@ TEST_F(ExtTest, WritesAreCleanForE2fsck) {
     ASSERT_TRUE((*f)->write(200000, std::as_bytes(std::span("tail", 4))));
     auto d = root->mkdir("newdir", {0700, 5, 6});
     ASSERT_TRUE(d) << d.error().message;
-    ASSERT_TRUE((*d)->symlink("ln", "/new.txt", {}));
+    ASSERT_TRUE((*d)->symlink("ln", "/newdir/moved.txt", {}));
     ASSERT_TRUE(root->rename("new.txt", **d, "moved.txt"));
     auto etc = *resolve(*fs, "/etc");
     ASSERT_TRUE(root->rename("d", *etc, "d2"));  // a directory to another parent
@@ -121,8 +121,8 @@ TEST_F(ExtTest, WritesAreCleanForE2fsck) {
     auto h = *resolve(*fs, "/etc/hostname");
     ASSERT_TRUE(h->chmod(0600));
     ASSERT_TRUE(h->chown(42, 43));
-    ASSERT_TRUE(h->utimens(Timespec{1000000000, 5}, Timespec{1200000000, 7}));
     ASSERT_TRUE(h->truncate(2));
+    ASSERT_TRUE(h->utimens(Timespec{1000000000, 5}, Timespec{1200000000, 7}));
     for (int i = 0; i < 200; ++i) ASSERT_TRUE(root->create("f" + std::to_string(i), {}));
     EXPECT_EQ(root->create("f1", {}).error().code, EEXIST);
     ASSERT_TRUE(fs->flush());

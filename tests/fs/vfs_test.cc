@@ -2,6 +2,7 @@
 // ".." never leaving the root, loops bounded, mounts crossed.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 
 #include "fs/vfs.h"

@@ -90,13 +90,13 @@ printf '/srv/lost+found\n/srv/sub\n/srv/sub/note\n' > srv.want
 same_file srv.want srv.out "ls -R across a mount"
 
 # Errors: one line, exit 1.
-expect_clean_error dk cat -a disk.qcow2 -m /dev/sda1 /etc/nothere
+expect_clean_error "$DISKIT" cat -a disk.qcow2 -m /dev/sda1 /etc/nothere
 grep -q "'/etc/nothere': No such file or directory" "$T/ece.err" || fail "$(cat "$T/ece.err")"
-expect_clean_error dk ls -a disk.qcow2 -m /dev/sda2 /
+expect_clean_error "$DISKIT" ls -a disk.qcow2 -m /dev/sda2 /
 grep -q "swap" "$T/ece.err" || fail "unsupported fs message: $(cat "$T/ece.err")"
-expect_clean_error dk ls -a disk.qcow2 -m /dev/sda9 /
-expect_clean_error dk cat -a disk.qcow2 -m /dev/sda1 /etc
-expect_clean_error dk ls -a p5.img /
+expect_clean_error "$DISKIT" ls -a disk.qcow2 -m /dev/sda9 /
+expect_clean_error "$DISKIT" cat -a disk.qcow2 -m /dev/sda1 /etc
+expect_clean_error "$DISKIT" ls -a p5.img /
 
 # Read-only: not one byte changed.
 [ "$(md5sum disk.qcow2)" = "$sum_before" ] || fail "the image changed"

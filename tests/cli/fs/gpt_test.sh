@@ -7,9 +7,11 @@ require_qemu; require sgdisk; require mkfs.ext4
 
 mkdir -p tree/etc; echo gpt > tree/etc/hostname
 truncate -s 40M disk.raw
-sgdisk -q -n 1:2048:+4M -t 1:ef00 -c 1:EFI -n 3:0:+20M -t 3:8300 -c 3:root disk.raw >/dev/null
-mkfs.ext4 -q -F -L gptroot -d tree p3.img 20M
-start=$(sgdisk -i 3 disk.raw | awk '/First sector/ {print $3}')
+sgdisk -n 1:2048:+4M -t 1:ef00 -c 1:EFI -n 3:0:+20M -t 3:8300 -c 3:root disk.raw >/dev/null 2>&1
+mkfs.ext4 -q -F -E root_owner=0:0 -L gptroot -d tree p3.img 20M
+start=$(sgdisk -p disk.raw | awk '$1 == 3 {print $2}')
+[ -n "$start" ] || fail "sgdisk made no partition 3"
+
 dd if=p3.img of=disk.raw bs=512 seek="$start" conv=notrunc status=none
 qemu-img convert -O qcow2 disk.raw good.qcow2
 
