@@ -258,6 +258,10 @@ Result<size_t> ExtInode::read(uint64_t off, std::span<std::byte> out) {
     std::memcpy(out.data(), reinterpret_cast<const char*>(in.i_block) + off, want);
     return want;
   }
+  if ((in.i_flags & EXT4_EXTENTS_FL) && !(in.i_flags & EXT4_INLINE_DATA_FL) && LINUX_S_ISREG(in.i_mode)) {
+    DK_TRY(read_extents(in, off, out.first(want)));
+    return want;
+  }
   ext2_file_t file = nullptr;
   errcode_t err = ext2fs_file_open2(m_fs.fs(), m_ino, reinterpret_cast<ext2_inode*>(&in), 0, &file);
   if (err) return ext_error(err, "'" + m_fs.device_name() + "': opening inode " + std::to_string(m_ino));
@@ -273,6 +277,50 @@ Result<size_t> ExtInode::read(uint64_t off, std::span<std::byte> out) {
   ext2fs_file_close(file);
   if (err) return ext_error(err, "'" + m_fs.device_name() + "': reading inode " + std::to_string(m_ino));
   return done;
+}
+
+// libext2fs reads files one block per request; walking the extent leaves
+// and reading each run at once is what makes a 20 MiB cat take milliseconds.
+Result<void> ExtInode::read_extents(ext2_inode_large& in, uint64_t off, std::span<std::byte> out) {
+  ext2_filsys fs = m_fs.fs();
+  const uint64_t bs = fs->blocksize;
+  const uint64_t end = off + out.size();
+  const uint64_t fs_blocks = ext2fs_blocks_count(fs->super);
+  const std::string what = "'" + m_fs.device_name() + "': reading inode " + std::to_string(m_ino);
+  std::memset(out.data(), 0, out.size());  // holes and unwritten extents read as zero
+  ext2_extent_handle_t h = nullptr;
+  errcode_t err = ext2fs_extent_open2(fs, m_ino, reinterpret_cast<ext2_inode*>(&in), &h);
+  if (err) return ext_error(err, what);
+  struct Closer {
+    ext2_extent_handle_t h;
+    ~Closer() { ext2fs_extent_free(h); }
+  } closer{h};
+  ext2fs_extent e;
+  err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &e);
+  uint64_t last_lblk_end = 0;
+  for (size_t steps = 0; !err; ++steps) {
+    if (steps > (size_t{1} << 24)) return make_error(EIO, what + ": extent tree does not end");
+    if (e.e_flags & EXT2_EXTENT_FLAGS_LEAF) {
+      uint64_t lstart = uint64_t{e.e_lblk} * bs, lend = (uint64_t{e.e_lblk} + e.e_len) * bs;
+      // Leaves come in logical order; one going backwards is a corrupt (or cyclic) tree.
+      if (uint64_t{e.e_lblk} + e.e_len < last_lblk_end) return make_error(EIO, what + ": extents out of order");
+      last_lblk_end = uint64_t{e.e_lblk} + e.e_len;
+      if (lstart >= end) break;
+      if (lend > off && !(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) && e.e_len) {
+        if (e.e_pblk >= fs_blocks || e.e_len > fs_blocks - e.e_pblk)
+          return make_error(EIO, what + ": extent points beyond the file system");
+        uint64_t a = std::max(lstart, off), b = std::min(lend, end);
+        uint64_t phys = e.e_pblk * bs + (a - lstart);
+        if (phys + (b - a) > m_fs.device().size())
+          return make_error(EIO, what + ": extent points beyond the device");
+        auto r = m_fs.device().read(phys, out.subspan(a - off, b - a));
+        if (!r) return make_error(r.error().with_context(what));
+      }
+    }
+    err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &e);
+  }
+  if (err && err != EXT2_ET_EXTENT_NO_NEXT) return ext_error(err, what);
+  return {};
 }
 
 Result<std::string> ExtInode::readlink() {

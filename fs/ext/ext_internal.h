@@ -42,6 +42,9 @@ class ExtInode final : public Inode {
 
  private:
   Result<void> check_writable_dir(std::string_view name);
+  // Reads [off, off+out.size()) of an extent-mapped file (inside its size)
+  // straight from the device, one request per extent.
+  Result<void> read_extents(ext2_inode_large& in, uint64_t off, std::span<std::byte> out);
   Result<ext2_ino_t> child_ino(std::string_view name);
 
   ExtFs& m_fs;
@@ -63,6 +66,7 @@ class ExtFs final : public FileSystem {
   std::string uuid() const override;
 
   ext2_filsys fs() const { return m_fs; }
+  fmt::Layer& device() const { return *m_dev; }
   const std::string& device_name() const { return m_device; }
   // Reads the full (large) inode; EIO naming the inode on failure.
   Result<void> read_inode(ext2_ino_t ino, struct ext2_inode_large& out);

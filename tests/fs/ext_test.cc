@@ -151,6 +151,63 @@ TEST_F(ExtTest, WritesAreCleanForE2fsck) {
   EXPECT_EQ(resolve(*fs, "/etc/d2").error().code, ENOENT);
 }
 
+TEST_F(ExtTest, SparseFileWithExtentTreeReadsBack) {
+  std::string want(600 * 8192, '\0');
+  {
+    auto fs = open(true);
+    ASSERT_TRUE(fs);
+    auto f = (*fs->root())->create("sparse", {});
+    ASSERT_TRUE(f);
+    for (int i = 0; i < 600; ++i) {
+      char c = static_cast<char>('a' + i % 26);
+      want[uint64_t(i) * 8192 + 100] = c;
+      ASSERT_TRUE((*f)->write(uint64_t(i) * 8192 + 100, std::as_bytes(std::span(&c, 1))));
+    }
+    want.resize(599 * 8192 + 101);
+    ASSERT_TRUE(fs->flush());
+  }
+  std::string cmd = "e2fsck -fn " + img + " >" + dir + "/fsck.log 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << slurp(dir + "/fsck.log");
+  auto fs = open(false);
+  auto f = resolve(*fs, "/sparse");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(*read_file(**f), want);
+  std::string part(5000, 'x');
+  auto got = (*f)->read(8192 * 300 + 50, std::as_writable_bytes(std::span(part.data(), part.size())));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, 5000u);
+  EXPECT_EQ(part, want.substr(8192 * 300 + 50, 5000));
+}
+
+TEST_F(ExtTest, JournalNeedingRecovery) {
+  std::string cmd = "debugfs -w -R 'feature needs_recovery' " + img + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::string before = slurp(img);
+  fmt::OpenOptions oo;
+  oo.writable = true;
+  auto l = fmt::open_image(img, "raw", oo);
+  ASSERT_TRUE(l);
+  ExtOpenOptions eo;
+  eo.writable = true;
+  auto w = open_ext(std::move(*l), eo);
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, EROFS);
+  EXPECT_NE(w.error().message.find("journal needs recovery"), std::string::npos);
+  oo.writable = false;
+  oo.force_share = true;
+  l = fmt::open_image(img, "raw", oo);
+  ASSERT_TRUE(l);
+  std::string warning;
+  eo.writable = false;
+  eo.warn = [&](const std::string& m) { warning = m; };
+  auto r = open_ext(std::move(*l), eo);
+  ASSERT_TRUE(r);
+  EXPECT_NE(warning.find("without replaying"), std::string::npos);
+  EXPECT_EQ(*read_file(**resolve(**r, "/etc/hostname")), "hello\n");
+  r->reset();
+  EXPECT_EQ(slurp(img), before);
+}
+
 TEST_F(ExtTest, ProbeNamesExt) {
   fmt::OpenOptions oo;
   oo.force_share = true;
