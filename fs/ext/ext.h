@@ -3,9 +3,10 @@
 //
 // Read-only opens never write a byte: the channel refuses writes, no atime
 // is updated, the superblock is not touched. A file system whose journal
-// needs recovery opens read-only as its main area stands (the journal is
-// not replayed: libext2fs has no replay code outside e2fsck/debugfs) with a
-// warning, and refuses writable opens with EROFS until e2fsck recovers it.
+// needs recovery is read with its committed transactions replayed into a
+// temporary in-memory overlay (fs/ext/journal.cc: libext2fs has no replay
+// code outside e2fsck/debugfs), with a warning, and refuses writable opens
+// with EROFS until e2fsck recovers it.
 #pragma once
 
 #include <functional>
@@ -19,7 +20,7 @@ namespace dk::fs {
 
 struct ExtOpenOptions {
   bool writable = false;
-  // One-line warnings (journal not replayed); stderr when empty.
+  // One-line warnings (journal replayed in memory); stderr when empty.
   std::function<void(const std::string&)> warn;
   // Name for messages ("/dev/sda1").
   std::string device_name;

@@ -8,6 +8,8 @@
 #include <mutex>
 
 #include "fs/ext/ext_internal.h"
+#include "formats/filters/filters.h"
+#include "fs/ext/journal.h"
 #include "fs/probe.h"
 
 namespace dk::fs {
@@ -340,43 +342,83 @@ Result<std::string> ExtInode::readlink() {
 
 }  // namespace ext
 
+namespace {
+
+struct Opened {
+  std::string channel;
+  ext2_filsys fs = nullptr;
+};
+
+Result<Opened> open_on(fmt::Layer& dev, bool writable, const std::string& name) {
+  Opened o;
+  o.channel = ext::register_layer(dev, !writable);
+  int flags = EXT2_FLAG_64BITS | (writable ? EXT2_FLAG_RW : 0);
+  errcode_t err = ext2fs_open2(o.channel.c_str(), nullptr, flags, 0, 0, ext::layer_io_manager(), &o.fs);
+  if (err) {
+    ext::unregister_layer(o.channel);
+    return ext::ext_error(err, "'" + name + "'");
+  }
+  return o;
+}
+
+void close_opened(Opened& o) {
+  ext2fs_close_free(&o.fs);
+  ext::unregister_layer(o.channel);
+}
+
+// Replays the journal into a memory overlay over dev; on success dev is
+// replaced by the overlay (which owns it) and the replayed file system is
+// opened on it.
+Result<uint64_t> replay_into_overlay(std::unique_ptr<fmt::Layer>& dev, Opened& o, const std::string& name) {
+  close_opened(o);
+  auto ov = fmt::make_cow_overlay(std::move(dev), fmt::CowStorage::kMemory);
+  if (!ov) return make_error(ov.error());
+  dev = std::move(*ov);
+  o = DK_TRY(open_on(*dev, false, name));
+  auto n = ext::replay_journal(o.fs, *dev);
+  close_opened(o);
+  o = DK_TRY(open_on(*dev, false, name));
+  return n;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<FileSystem>> open_ext(std::unique_ptr<fmt::Layer> dev, const ExtOpenOptions& opts) {
   static std::once_flag once;
   std::call_once(once, [] { initialize_ext2_error_table(); });
   const std::string name = opts.device_name.empty() ? dev->filename() : opts.device_name;
   if (opts.writable && !dev->writable()) return make_error(EROFS, "'" + name + "': the disk is read-only");
-  std::string chan = ext::register_layer(*dev, !opts.writable);
-  int flags = EXT2_FLAG_64BITS | (opts.writable ? EXT2_FLAG_RW : 0);
-  ext2_filsys fs = nullptr;
-  errcode_t err = ext2fs_open2(chan.c_str(), nullptr, flags, 0, 0, ext::layer_io_manager(), &fs);
-  if (err) {
-    ext::unregister_layer(chan);
-    return ext::ext_error(err, "'" + name + "'");
-  }
+  Opened o = DK_TRY(open_on(*dev, opts.writable, name));
   auto warn = [&](const std::string& w) {
     if (opts.warn) opts.warn(w);
     else std::fprintf(stderr, "diskit: warning: %s\n", w.c_str());
   };
-  if (ext2fs_has_feature_journal_needs_recovery(fs->super)) {
+  if (ext2fs_has_feature_journal_needs_recovery(o.fs->super)) {
     if (opts.writable) {
-      ext2fs_close_free(&fs);
-      ext::unregister_layer(chan);
+      close_opened(o);
       return make_error(EROFS, "'" + name + "': the journal needs recovery; run e2fsck on the file "
                                             "system before writing to it");
     }
-    warn("'" + name + "': the journal needs recovery; reading the file system without replaying it "
-                      "(recent changes may be missing)");
+    // Reading: replay the journal into memory, never onto the image.
+    auto n = replay_into_overlay(dev, o, name);
+    if (!n) {
+      if (!o.fs) return make_error(n.error());
+      warn("'" + name + "': the journal needs recovery and could not be replayed (" + n.error().message +
+           "); reading the file system without it (recent changes may be missing)");
+    } else {
+      warn("'" + name + "': the journal needs recovery; replayed " + std::to_string(*n) +
+           " journal blocks in memory for reading (the image is not changed)");
+    }
   }
   if (opts.writable) {
-    err = ext2fs_read_bitmaps(fs);
+    errcode_t err = ext2fs_read_bitmaps(o.fs);
     if (err) {
-      ext2fs_close_free(&fs);
-      ext::unregister_layer(chan);
+      close_opened(o);
       return ext::ext_error(err, "'" + name + "': reading the allocation bitmaps");
     }
   }
   return std::unique_ptr<FileSystem>(
-      std::make_unique<ext::ExtFs>(std::move(dev), chan, fs, opts.writable, name));
+      std::make_unique<ext::ExtFs>(std::move(dev), o.channel, o.fs, opts.writable, name));
 }
 
 }  // namespace dk::fs
