@@ -52,6 +52,14 @@ dk filesystems -a disk.qcow2 --parts --long --no-title > parts.out
 grep -qE '^/dev/sda5 +partition +83 +8388608 +/dev/sda$' parts.out || fail "parts: $(cat parts.out)"
 grep -qE '^/dev/sda3 +partition +05 +1024 +/dev/sda$' parts.out || fail "extended: $(cat parts.out)"
 
+# Two disks, --format applying to the -a after it: /dev/sdb is the bare file system.
+dk filesystems -a disk.qcow2 --format raw -a p5.img > two.out
+printf '/dev/sda1\n/dev/sda5\n/dev/sdb\n' > two.want
+same_file two.want two.out "filesystems of two disks"
+dk cat -a disk.qcow2 --format raw -a p5.img -m /dev/sdb /sub/note > sdb.out
+echo "second fs" > sdb.want
+same_file sdb.want sdb.out "cat from /dev/sdb"
+
 # ls of one directory: sorted names, like ls -A | sort.
 dk ls -a disk.qcow2 -m /dev/sda1 /etc > ls.out
 (cd tree/etc && ls -A | LC_ALL=C sort) > ls.want
