@@ -22,20 +22,20 @@ qemu-img snapshot -c s2 base.qcow2
 qio -c 'write -P 3 0 128k' base.qcow2
 raw_of base.qcow2 cur.raw
 
-# crash_op OP ARG: for each write of `snapshot OP ARG`, a run killed there.
+# crash_op OP ARG [SYSCALL]: for each SYSCALL (pwrite64, or fdatasync: a
+# kill before a barrier) of `snapshot OP ARG`, a run killed there.
 crash_op() {
-  local op=$1 arg=$2 n k
+  local op=$1 arg=$2 sc=${3:-pwrite64} n k
   cp base.qcow2 t.qcow2
-  strace -f -qq -o trace.txt -e trace=pwrite64 "$DISKIT" snapshot "$op" "$arg" t.qcow2
-  n=$(grep -c 'pwrite64(' trace.txt)
-  [ "$n" -gt 3 ] || fail "only $n writes traced for $op"
+  strace -f -qq -o trace.txt -e trace=$sc "$DISKIT" snapshot "$op" "$arg" t.qcow2
+  n=$(grep -c "$sc(" trace.txt)
+  [ "$n" -gt 2 ] || fail "only $n $sc calls traced for $op"
   raw_of t.qcow2 after.raw
   for ((k = 1; k <= n; k++)); do
     cp base.qcow2 t.qcow2
-    set +e
-    strace -f -qq -o /dev/null -e trace=pwrite64 -e inject=pwrite64:signal=KILL:when=$k \
-      "$DISKIT" snapshot "$op" "$arg" t.qcow2 2>/dev/null
-    set -e
+    # (in a subshell, so bash's "Killed" notice goes to /dev/null too)
+    (strace -f -qq -o /dev/null -e trace=$sc -e inject=$sc:signal=KILL:when=$k \
+      "$DISKIT" snapshot "$op" "$arg" t.qcow2 || true) >/dev/null 2>&1
     qemu-img check -q -r all t.qcow2 >/dev/null 2>&1 || true
     check_clean t.qcow2 qcow2
     raw_of t.qcow2 now.raw
@@ -52,11 +52,14 @@ crash_op() {
       same_file $s.raw x.raw "snapshot $s after $op killed at write $k"
     done
   done
-  echo "$op $arg: $n crash points"
+  echo "$op $arg: $n crash points before $sc"
 }
 
 crash_op -c s3
 crash_op -a s1
 crash_op -d s1
 crash_op -d s2
+crash_op -c s3 fdatasync
+crash_op -a s2 fdatasync
+crash_op -d s1 fdatasync
 echo ok
