@@ -197,4 +197,13 @@ ok one.qcow2
 dk snapshot -a s one.qcow2
 dk snapshot -d s one.qcow2
 ok one.qcow2
+
+# A lazy-refcounts image left dirty is repaired on open, then snapshotted.
+rm -f lz.qcow2
+qemu-img create -q -f qcow2 -o lazy_refcounts=on lz.qcow2 4M
+qemu-io -c 'write -P 1 0 1M' -c abort lz.qcow2 >/dev/null 2>&1 || true
+state lz.qcow2 lz.raw
+dk snapshot -c s lz.qcow2
+ok lz.qcow2
+same_state lz.qcow2 lz.raw s
 echo ok
