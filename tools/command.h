@@ -33,5 +33,6 @@ Command add_commit(CLI::App& parent);
 Command add_filesystems(CLI::App& parent);
 Command add_ls(CLI::App& parent);
 Command add_cat(CLI::App& parent);
+Command add_snapshot(CLI::App& parent);
 
 }  // namespace dk::tools
