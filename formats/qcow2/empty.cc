@@ -30,6 +30,7 @@ Result<void> Qcow2Layer::make_empty() {
   DK_TRY(mark_dirty_if_lazy());
   m_comp_entry = 0;
   m_free_byte_offset = 0;
+  m_meta_prealloc.reset();  // the answer may change once the tables are gone
   const uint32_t esize = m_ext_l2 ? 16 : 8;
   for (size_t i = 0; i < m_l1.size(); ++i) {
     const uint64_t l2off = DK_TRY(check_l2_offset(m_l1[i]));
