@@ -12,10 +12,13 @@ for i in $(seq 0 2 46); do cmds+=(-c "write -P $((i + 2)) ${i}M 1M" -c "write -z
 qemu-io "${cmds[@]}" o-top.qcow2 >/dev/null
 qemu-img convert -O raw o-top.qcow2 want.raw
 
-for delay in 0.005 0.02 0.05 0.1 0.2 0.4; do
+# A commit takes ~0.15 s here (writeback) and ~0.3 s (writethrough).
+for run in "writeback 0.01" "writeback 0.04" "writeback 0.08" "writeback 0.12" \
+           "writethrough 0.05" "writethrough 0.15" "writethrough 0.25" "directsync 0.3"; do
+  read -r cache delay <<<"$run"
   cp o-base.qcow2 base.qcow2; cp o-top.qcow2 top.qcow2
   qemu-img rebase -u -b base.qcow2 -F qcow2 top.qcow2
-  "$DISKIT" commit -q top.qcow2 &
+  "$DISKIT" commit -q -t "$cache" top.qcow2 &
   pid=$!
   sleep "$delay"
   kill -9 "$pid" 2>/dev/null || true
