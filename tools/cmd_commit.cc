@@ -29,8 +29,9 @@ struct CommitOptions {
 Result<int> run_commit(const CommitOptions& o) {
   if (o.rate_limit && !parse_size(*o.rate_limit, "rate limit"))
     return make_error(EINVAL,
+                      // Two lines, each with the prefix, as qemu-img reports it.
                       "Invalid rate limit specified. You may use k, M, G, T, P or E suffixes for\n"
-                      "kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+                      "diskit: commit: kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
   fmt::ChainOptions copts;
   copts.format = o.format;
   copts.open.writable = true;
@@ -43,7 +44,11 @@ Result<int> run_commit(const CommitOptions& o) {
     const Error& e = chain.error();
     bool about_top = e.message.rfind("Image does not", 0) != 0 && e.message.rfind("Did not find", 0) != 0 &&
                      e.message.rfind("Could not open '", 0) != 0;
-    return make_error(about_top ? open_error(o.filename, e) : e);
+    if (!about_top) return make_error(e);
+    // qemu-img: "Could not open 'F': Could not open 'F': No such file or directory".
+    Error inner = e;
+    if (inner.message.rfind("could not open '", 0) == 0) inner.message[0] = 'C';
+    return make_error(open_error(o.filename, inner));
   }
   // -b implies -d: the layers between FILE and BASE become invalid, FILE
   // itself must keep its data.

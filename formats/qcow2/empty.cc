@@ -30,6 +30,7 @@ Result<void> Qcow2Layer::make_empty() {
   DK_TRY(mark_dirty_if_lazy());
   m_comp_entry = 0;
   m_free_byte_offset = 0;
+  m_meta_prealloc.reset();  // the answer may change once the tables are gone
   const uint32_t esize = m_ext_l2 ? 16 : 8;
   for (size_t i = 0; i < m_l1.size(); ++i) {
     const uint64_t l2off = DK_TRY(check_l2_offset(m_l1[i]));
@@ -52,10 +53,25 @@ Result<void> Qcow2Layer::make_empty() {
     free_later(l2off, m_cs);
     m_l1[i] = 0;
     m_l1_dirty = true;
-    // sync_all writes the L1 table, flushes, then applies the frees.
-    if (m_pending_free.size() >= kEmptyBatch) DK_TRY(sync_all());
+    if (m_pending_free.size() >= kEmptyBatch) DK_TRY(sync_and_punch());
   }
-  return sync_all();
+  return sync_and_punch();
+}
+
+// sync_all writes the L1 table, flushes, then applies the frees; clusters
+// no snapshot holds any more are then given back to the host file system
+// (QEMU passes these discards down too). A failed punch loses nothing.
+Result<void> Qcow2Layer::sync_and_punch() {
+  const auto freed = m_pending_free;
+  DK_TRY(sync_all());
+  for (const auto& [off, bytes] : freed) {
+    for (uint64_t c = off / m_cs; c <= (off + bytes - 1) / m_cs; ++c) {
+      if (DK_TRY(get_refcount(c)) != 0) continue;
+      // A freed but unreferenced cluster may go; ignore file systems without hole punching.
+      (void)m_file.punch_hole(c * m_cs, m_cs);
+    }
+  }
+  return {};
 }
 
 }  // namespace dk::fmt::qcow2

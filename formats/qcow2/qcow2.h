@@ -100,6 +100,9 @@ class Qcow2Layer final : public Layer, public SplitCompression {
   Result<void> set_backing_file(const std::string& name, const std::string& fmt) override;
   // empty.cc (commit): drops every L2 table of the active L1 (see Layer).
   Result<void> make_empty() override;
+ private:
+  Result<void> sync_and_punch();  // empty.cc: sync_all, then punch clusters left unreferenced
+ public:
 
   // Rebuilds the refcounts from the L1/L2/snapshot tables and all metadata
   // (fixes leaks and wrong counts). `leaks_fixed`/`errors_fixed` count the
