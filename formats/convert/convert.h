@@ -46,6 +46,27 @@ class SplitCompression {
   virtual Result<void> write_compressed_payload(uint64_t off, std::span<const std::byte> payload) = 0;
 };
 
+// Optional capability of a source layer: where its own data lies verbatim
+// in a host file. The engine then maps those pages into its chunk buffer
+// instead of reading them (one copy fewer: the target write copies straight
+// out of the page cache).
+class HostMapped {
+ public:
+  struct Run {
+    int fd = -1;          // host file (open as long as the layer); < 0: not
+                          // stored verbatim, read these bytes with read()
+    uint64_t offset = 0;  // host offset of the first byte (fd >= 0)
+    uint64_t length = 0;  // > 0, <= the requested length
+  };
+  virtual ~HostMapped() = default;
+  // The run of guest bytes starting at off (at most len > 0 bytes, inside
+  // size()) with one answer: stored verbatim in this layer's host file and
+  // wholly inside its current size, or not (compressed, zero, unallocated,
+  // in a backing file, past the end of the file, or opened O_DIRECT). Called
+  // from the thread that may call read() on the layer.
+  virtual Result<Run> host_run(uint64_t off, uint64_t len) = 0;
+};
+
 struct ConvertOptions {
   // -S: all-zero granules of this size inside data are not written (left
   // unallocated, or written as zeroes when the target may hold data); 0 writes

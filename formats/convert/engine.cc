@@ -1,5 +1,8 @@
 // The convert pipeline: a reader thread (plans and reads chunks), optional
 // compression workers, and the calling thread writing chunks in guest order.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
@@ -8,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "formats/convert/convert.h"
 #include "formats/convert/plan.h"
@@ -19,18 +23,38 @@ using namespace convert_detail;
 
 namespace {
 
-constexpr uint64_t kBufferAlign = 4096;  // O_DIRECT friendly
 constexpr uint64_t kMaxBufferBytes = 160u << 20;
+// Runs shorter than this are read: mapping costs two system calls.
+constexpr uint64_t kMinMapBytes = 64u << 10;
 
-struct FreeDeleter {
-  void operator()(std::byte* p) const { std::free(p); }
+// Chunk buffers are anonymous mappings (page aligned, so O_DIRECT friendly)
+// because parts of them are replaced by mappings of source files.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(std::byte* p, size_t n) : m_p(p), m_n(n) {}
+  Buffer(Buffer&& o) noexcept : m_p(std::exchange(o.m_p, nullptr)), m_n(o.m_n) {}
+  Buffer& operator=(Buffer&&) = delete;
+  ~Buffer() {
+    if (m_p) ::munmap(m_p, m_n);
+  }
+  std::byte* get() const { return m_p; }
+
+ private:
+  std::byte* m_p = nullptr;
+  size_t m_n = 0;
 };
-using Buffer = std::unique_ptr<std::byte, FreeDeleter>;
+
+size_t page_size() {
+  static const size_t p = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return p;
+}
 
 Result<Buffer> alloc_buffer(uint64_t size) {
-  void* p = std::aligned_alloc(kBufferAlign, align_up(size, kBufferAlign));
-  if (!p) return make_error(ENOMEM, "cannot allocate a " + std::to_string(size) + " byte buffer");
-  return Buffer(static_cast<std::byte*>(p));
+  const size_t n = align_up(size, page_size());
+  void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return make_error(ENOMEM, "cannot allocate a " + std::to_string(size) + " byte buffer");
+  return Buffer(static_cast<std::byte*>(p), n);
 }
 
 struct Job {
@@ -112,6 +136,8 @@ class Pipeline {
   void worker_main();
   Result<void> plan_job(Job& job);
   Result<void> read_job(Job& job);
+  Result<void> unmap_slot(size_t slot);
+  Result<void> map_or_read(const Piece& p, const Job& job);
   void process_job(Job& job);
   Result<void> write_job(const Job& job);
   void finish_job(std::unique_ptr<Job> job);
@@ -133,6 +159,9 @@ class Pipeline {
   uint64_t m_chunk = 0;
   uint64_t m_promote = 0;
   std::vector<Buffer> m_bufs, m_base_bufs;
+  std::vector<HostMapped*> m_mapped;  // per source: its HostMapped side, or null
+  // Per slot: buffer ranges (offset, length) that map a source file.
+  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> m_slot_maps;
   unsigned m_workers = 0;
   bool m_parallel_read = false;   // workers read the sources
   bool m_parallel_write = false;  // workers write the target
@@ -165,6 +194,8 @@ Result<void> Pipeline::setup() {
     if (m_opts.compare_base) m_base_bufs.push_back(DK_TRY(alloc_buffer(m_chunk)));
     m_free.push_back(i);
   }
+  m_slot_maps.resize(depth);
+  for (Layer* l : m_sources) m_mapped.push_back(dynamic_cast<HostMapped*>(l));
   m_settings.sparse_size = m_opts.sparse_size;
   m_settings.target_is_zero = m_opts.target_is_zero;
   m_settings.compare = m_opts.compare_base != nullptr;
@@ -217,8 +248,71 @@ Result<void> Pipeline::plan_job(Job& job) {
   return {};
 }
 
+// Puts anonymous memory back where the slot's buffer maps source files, so
+// the next job may read into it.
+Result<void> Pipeline::unmap_slot(size_t slot) {
+  for (auto [a, n] : m_slot_maps[slot]) {
+    void* want = m_bufs[slot].get() + a;
+    void* p = ::mmap(want, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED) return errno_error("cannot remap a convert buffer");
+  }
+  m_slot_maps[slot].clear();
+  return {};
+}
+
+// Fills the buffer range of one data piece: page-aligned parts stored
+// verbatim in a host file are mapped (private, so the engine may still
+// write into the buffer), the rest is read.
+Result<void> Pipeline::map_or_read(const Piece& p, const Job& job) {
+  Layer* in = m_sources[p.input];
+  std::byte* base = m_bufs[job.slot].get();
+  auto read = [&](uint64_t rel, uint64_t in_off, uint64_t n) -> Result<void> {
+    auto r = in->read(in_off, std::span<std::byte>(base + rel, n));
+    if (!r) return make_error(r.error().with_context("error while reading at byte " + std::to_string(job.off + rel)));
+    return {};
+  };
+  HostMapped* hm = m_mapped[p.input];
+  const uint64_t ps = page_size();
+  for (uint64_t done = 0; done < p.len;) {
+    const uint64_t rel = p.out_off - job.off + done, in_off = p.in_off + done, left = p.len - done;
+    HostMapped::Run run{-1, 0, left};
+    if (hm && left >= kMinMapBytes) {
+      auto r = hm->host_run(in_off, left);
+      if (!r)
+        return make_error(r.error().with_context("error while reading at byte " + std::to_string(job.off + rel)));
+      run = *r;
+      if (run.length == 0 || run.length > left)
+        return make_error(EIO, "'" + in->filename() + "': bad host run length at offset " + std::to_string(in_off));
+    }
+    const uint64_t a = align_up(rel, ps), b = align_down(rel + run.length, ps);
+    bool mapped = false;
+    if (run.fd >= 0 && rel % ps == run.offset % ps && b > a && b - a >= kMinMapBytes) {
+      void* p2 = ::mmap(base + a, b - a, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, run.fd,
+                        static_cast<off_t>(run.offset + (a - rel)));
+      if (p2 != MAP_FAILED) {
+        mapped = true;
+      } else {
+        // A failed MAP_FIXED may have dropped the old pages: put memory back.
+        p2 = ::mmap(base + a, b - a, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (p2 == MAP_FAILED) return errno_error("cannot remap a convert buffer");
+      }
+      m_slot_maps[job.slot].emplace_back(a, b - a);
+    }
+    if (mapped) {
+      if (a > rel) DK_TRY(read(rel, in_off, a - rel));
+      if (rel + run.length > b) DK_TRY(read(b, in_off + (b - rel), rel + run.length - b));
+    } else {
+      DK_TRY(read(rel, in_off, run.length));
+    }
+    done += run.length;
+  }
+  return {};
+}
+
 Result<void> Pipeline::read_job(Job& job) {
-  DK_TRY(read_pieces(m_sources, job.pieces, job.off, buf(job.slot)));
+  DK_TRY(unmap_slot(job.slot));
+  for (const Piece& p : job.pieces)
+    if (p.data) DK_TRY(map_or_read(p, job));
   if (m_opts.compare_base) {
     Layer* base = m_opts.compare_base;
     DK_TRY(read_pieces(std::span<Layer* const>(&base, 1), job.base_pieces, job.off, base_buf(job.slot)));

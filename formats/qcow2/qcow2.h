@@ -81,7 +81,7 @@ struct SnapshotRecord {
   std::vector<uint8_t> extra;  // raw extra data
 };
 
-class Qcow2Layer final : public Layer, public SplitCompression {
+class Qcow2Layer final : public Layer, public SplitCompression, public HostMapped {
  public:
   static Result<std::unique_ptr<Layer>> open(const std::string& path, const OpenOptions& opts);
   ~Qcow2Layer() override;
@@ -137,6 +137,8 @@ class Qcow2Layer final : public Layer, public SplitCompression {
   // may run on any thread; write_compressed_payload stores its result.
   Result<std::optional<std::vector<std::byte>>> compress_cluster(std::span<const std::byte> in) const override;
   Result<void> write_compressed_payload(uint64_t off, std::span<const std::byte> payload) override;
+  // HostMapped (convert maps plain data clusters instead of reading them).
+  Result<Run> host_run(uint64_t off, uint64_t len) override;
 
  protected:
   Result<void> do_truncate(uint64_t new_size, bool shrink_allowed) override;

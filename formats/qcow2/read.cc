@@ -63,6 +63,15 @@ Result<void> Qcow2Layer::do_read(uint64_t off, std::span<std::byte> out) {
   return {};
 }
 
+Result<HostMapped::Run> Qcow2Layer::host_run(uint64_t off, uint64_t len) {
+  Mapping m = DK_TRY(lookup(m_l1, off, len, false));
+  if (m.type != Sub::kNormal || m_direct) return Run{-1, 0, m.bytes};
+  const File& f = data_file();
+  const uint64_t fsize = m_data.is_open() ? DK_TRY(f.size()) : m_file_size;
+  if (m.host >= fsize) return Run{-1, 0, m.bytes};
+  return Run{f.fd(), m.host, std::min(m.bytes, fsize - m.host)};
+}
+
 namespace {
 
 // Number of non-zero refcount entries [first, last) in a refcount block of
