@@ -67,6 +67,28 @@ class HostMapped {
   virtual Result<Run> host_run(uint64_t off, uint64_t len) = 0;
 };
 
+// Optional capability of a target layer: writes whose data copies may run
+// on other threads. write_deferred does all of a write's bookkeeping
+// (allocation, tables) at once and may hand back plain data writes instead
+// of doing them; the engine performs those from its workers, so the
+// page-cache copies of a single-threaded driver spread over every core.
+class DeferredWrites {
+ public:
+  struct Write {
+    int fd = -1;                     // host file (open as long as the layer)
+    uint64_t offset = 0;             // host offset
+    const std::byte* data = nullptr;  // points into the caller's buffer
+    uint64_t length = 0;
+  };
+  virtual ~DeferredWrites() = default;
+  // Like Layer::write(off, in), but may append data writes to `out` instead
+  // of doing them. The caller must complete each (pwrite) before in's bytes
+  // change, before any other call on the layer that may read or write those
+  // host bytes (convert writes each guest byte once, so none does), and
+  // before flush() or destroying the layer.
+  virtual Result<void> write_deferred(uint64_t off, std::span<const std::byte> in, std::vector<Write>& out) = 0;
+};
+
 struct ConvertOptions {
   // -S: all-zero granules of this size inside data are not written (left
   // unallocated, or written as zeroes when the target may hold data); 0 writes

@@ -66,6 +66,8 @@ struct Job {
   std::vector<Piece> base_pieces;
   std::vector<Op> ops;
   std::optional<Error> error;
+  std::vector<DeferredWrites::Write> deferred;  // data writes left to the workers
+  std::vector<uint64_t> deferred_off;           // guest offset of each (for errors)
 };
 
 // qemu-img reports progress per request, and a request covers at most one
@@ -139,7 +141,9 @@ class Pipeline {
   Result<void> unmap_slot(size_t slot);
   Result<void> map_or_read(const Piece& p, const Job& job);
   void process_job(Job& job);
-  Result<void> write_job(const Job& job);
+  Result<void> write_job(Job& job);
+  void queue_deferred(Job& job);
+  void run_deferred(size_t task);
   void finish_job(std::unique_ptr<Job> job);
   void stop();
 
@@ -176,6 +180,21 @@ class Pipeline {
   std::map<uint64_t, std::unique_ptr<Job>> m_ready;  // processed, waiting for the writer
   uint64_t m_jobs_total = UINT64_MAX;              // known once the reader is done
   bool m_abort = false;
+  // Deferred data writes (DeferredWrites targets): queued by the writer,
+  // done by the workers; a slot is freed when its last one completes.
+  DeferredWrites* m_deferrer = nullptr;
+  struct WriteTask {
+    size_t slot;
+    uint64_t guest_off;
+    DeferredWrites::Write w;
+  };
+  std::vector<WriteTask> m_tasks;      // indexed by task number
+  std::deque<size_t> m_write_queue;    // task numbers waiting for a worker
+  std::vector<unsigned> m_slot_pending;
+  uint64_t m_outstanding = 0;
+  std::optional<Error> m_write_error;
+  bool m_writer_done = false;
+  std::condition_variable m_cv_written;  // writer: the last deferred write finished
 };
 
 Result<void> Pipeline::setup() {
@@ -211,10 +230,12 @@ Result<void> Pipeline::setup() {
   m_parallel_read = std::all_of(m_sources.begin(), m_sources.end(), io_thread_safe) &&
                     (!m_opts.compare_base || io_thread_safe(m_opts.compare_base));
   m_parallel_write = !m_opts.compress && io_thread_safe(&m_target);
+  if (!m_parallel_write) m_deferrer = dynamic_cast<DeferredWrites*>(&m_target);
+  m_slot_pending.assign(depth, 0);
   unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   if (m_splitter)
     m_workers = std::clamp(m_opts.threads ? m_opts.threads : cpus, 1u, 64u);
-  else if (m_parallel_read || m_parallel_write)
+  else if (m_parallel_read || m_parallel_write || m_deferrer)
     m_workers = std::clamp(m_opts.threads ? m_opts.threads : std::max(cpus, 3u), 1u, depth);
   return {};
 }
@@ -378,9 +399,19 @@ void Pipeline::worker_main() {
     std::unique_ptr<Job> job;
     {
       std::unique_lock lk(m_mu);
-      m_cv_work.wait(lk, [&] { return m_abort || !m_work.empty() || m_jobs_total != UINT64_MAX; });
+      m_cv_work.wait(lk, [&] {
+        return m_abort || !m_write_queue.empty() || !m_work.empty() || (m_jobs_total != UINT64_MAX && m_writer_done);
+      });
       if (m_abort) return;
-      if (m_work.empty()) return;  // reader done and nothing left
+      if (!m_write_queue.empty()) {
+        // Writes first: they free buffer slots.
+        size_t task = m_write_queue.front();
+        m_write_queue.pop_front();
+        lk.unlock();
+        run_deferred(task);
+        continue;
+      }
+      if (m_work.empty()) return;  // reader and writer done, nothing left
       job = std::move(m_work.front());
       m_work.pop_front();
     }
@@ -396,13 +427,55 @@ void Pipeline::worker_main() {
   }
 }
 
-Result<void> Pipeline::write_job(const Job& job) {
+void Pipeline::run_deferred(size_t task) {
+  const WriteTask& t = m_tasks[task];
+  std::optional<Error> err;
+  for (uint64_t done = 0; done < t.w.length;) {
+    ssize_t n = ::pwrite(t.w.fd, t.w.data + done, t.w.length - done, static_cast<off_t>(t.w.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Error e = n < 0 ? errno_error("write to '" + m_target.filename() + "' at offset " +
+                                    std::to_string(t.w.offset + done)).value()
+                      : make_error(EIO, "short write to '" + m_target.filename() + "'").value();
+      err = e.with_context("error while writing at byte " + std::to_string(t.guest_off));
+      break;
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  std::lock_guard lk(m_mu);
+  if (err && !m_write_error) m_write_error = std::move(err);
+  if (--m_slot_pending[t.slot] == 0) {
+    m_free.push_back(t.slot);
+    m_cv_free.notify_one();
+  }
+  if (--m_outstanding == 0) m_cv_written.notify_all();
+}
+
+// Hands a written job's deferred data writes to the workers; the last one
+// to finish frees the job's buffer slot.
+void Pipeline::queue_deferred(Job& job) {
+  std::lock_guard lk(m_mu);
+  m_slot_pending[job.slot] = static_cast<unsigned>(job.deferred.size());
+  m_outstanding += job.deferred.size();
+  for (size_t i = 0; i < job.deferred.size(); ++i) {
+    m_tasks.push_back(WriteTask{job.slot, job.deferred_off[i], job.deferred[i]});
+    m_write_queue.push_back(m_tasks.size() - 1);
+  }
+  m_cv_work.notify_all();
+}
+
+Result<void> Pipeline::write_job(Job& job) {
   std::span<std::byte> b = buf(job.slot);
   for (const Op& op : job.ops) {
     Result<void> r;
     switch (op.kind) {
       case OpKind::kWrite:
-        r = m_target.write(op.off, b.subspan(op.off - job.off, op.len));
+        if (m_deferrer) {
+          r = m_deferrer->write_deferred(op.off, b.subspan(op.off - job.off, op.len), job.deferred);
+          job.deferred_off.resize(job.deferred.size(), op.off);
+        } else {
+          r = m_target.write(op.off, b.subspan(op.off - job.off, op.len));
+        }
         break;
       case OpKind::kZeroUnmap:
         r = m_target.write_zeroes(op.off, op.len, true);
@@ -462,12 +535,30 @@ Result<void> Pipeline::run() {
       result = write_job(*job);
       if (!result) break;
     }
-    {
+    if (!job->deferred.empty()) {
+      queue_deferred(*job);
+    } else {
       std::lock_guard lk(m_mu);
       m_free.push_back(job->slot);
       m_cv_free.notify_one();
     }
+    {
+      std::lock_guard lk(m_mu);
+      if (m_write_error) {
+        result = make_error(*m_write_error);
+        break;
+      }
+    }
     if (m_opts.progress) steps.account(job->pieces);
+  }
+  {
+    // Every deferred write must land before the caller flushes or closes
+    // the target (and before the buffers go away).
+    std::unique_lock lk(m_mu);
+    m_writer_done = true;
+    m_cv_work.notify_all();
+    m_cv_written.wait(lk, [&] { return m_outstanding == 0; });
+    if (result && m_write_error) result = make_error(*m_write_error);
   }
   if (result && m_opts.progress) steps.close_run();
   stop();
