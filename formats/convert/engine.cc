@@ -57,6 +57,13 @@ Result<Buffer> alloc_buffer(uint64_t size) {
   return Buffer(static_cast<std::byte*>(p), n);
 }
 
+// One deferred data write of a job (see DeferredWrites).
+struct WriteTask {
+  size_t slot;
+  uint64_t guest_off;
+  DeferredWrites::Write w;
+};
+
 struct Job {
   uint64_t seq = 0;
   uint64_t off = 0;
@@ -143,7 +150,7 @@ class Pipeline {
   void process_job(Job& job);
   Result<void> write_job(Job& job);
   void queue_deferred(Job& job);
-  void run_deferred(size_t task);
+  void run_deferred(const WriteTask& t);
   void finish_job(std::unique_ptr<Job> job);
   void stop();
 
@@ -183,13 +190,7 @@ class Pipeline {
   // Deferred data writes (DeferredWrites targets): queued by the writer,
   // done by the workers; a slot is freed when its last one completes.
   DeferredWrites* m_deferrer = nullptr;
-  struct WriteTask {
-    size_t slot;
-    uint64_t guest_off;
-    DeferredWrites::Write w;
-  };
-  std::vector<WriteTask> m_tasks;      // indexed by task number
-  std::deque<size_t> m_write_queue;    // task numbers waiting for a worker
+  std::deque<WriteTask> m_write_queue;  // waiting for a worker
   std::vector<unsigned> m_slot_pending;
   uint64_t m_outstanding = 0;
   std::optional<Error> m_write_error;
@@ -282,8 +283,7 @@ Result<void> Pipeline::unmap_slot(size_t slot) {
 }
 
 // Fills the buffer range of one data piece: page-aligned parts stored
-// verbatim in a host file are mapped (private, so the engine may still
-// write into the buffer), the rest is read.
+// verbatim in a host file are mapped (read-only), the rest is read.
 Result<void> Pipeline::map_or_read(const Piece& p, const Job& job) {
   Layer* in = m_sources[p.input];
   std::byte* base = m_bufs[job.slot].get();
@@ -308,7 +308,10 @@ Result<void> Pipeline::map_or_read(const Piece& p, const Job& job) {
     const uint64_t a = align_up(rel, ps), b = align_down(rel + run.length, ps);
     bool mapped = false;
     if (run.fd >= 0 && rel % ps == run.offset % ps && b > a && b - a >= kMinMapBytes) {
-      void* p2 = ::mmap(base + a, b - a, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, run.fd,
+      // Read-only and populated at once: the engine never writes into data
+      // pieces (only zero pieces are zero-filled), and faulting the pages in
+      // later from several threads contends on the address-space lock.
+      void* p2 = ::mmap(base + a, b - a, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, run.fd,
                         static_cast<off_t>(run.offset + (a - rel)));
       if (p2 != MAP_FAILED) {
         mapped = true;
@@ -405,7 +408,7 @@ void Pipeline::worker_main() {
       if (m_abort) return;
       if (!m_write_queue.empty()) {
         // Writes first: they free buffer slots.
-        size_t task = m_write_queue.front();
+        WriteTask task = m_write_queue.front();  // a copy: the queue changes
         m_write_queue.pop_front();
         lk.unlock();
         run_deferred(task);
@@ -427,8 +430,7 @@ void Pipeline::worker_main() {
   }
 }
 
-void Pipeline::run_deferred(size_t task) {
-  const WriteTask& t = m_tasks[task];
+void Pipeline::run_deferred(const WriteTask& t) {
   std::optional<Error> err;
   for (uint64_t done = 0; done < t.w.length;) {
     ssize_t n = ::pwrite(t.w.fd, t.w.data + done, t.w.length - done, static_cast<off_t>(t.w.offset + done));
@@ -458,8 +460,7 @@ void Pipeline::queue_deferred(Job& job) {
   m_slot_pending[job.slot] = static_cast<unsigned>(job.deferred.size());
   m_outstanding += job.deferred.size();
   for (size_t i = 0; i < job.deferred.size(); ++i) {
-    m_tasks.push_back(WriteTask{job.slot, job.deferred_off[i], job.deferred[i]});
-    m_write_queue.push_back(m_tasks.size() - 1);
+    m_write_queue.push_back(WriteTask{job.slot, job.deferred_off[i], job.deferred[i]});
   }
   m_cv_work.notify_all();
 }
