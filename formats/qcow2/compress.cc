@@ -6,6 +6,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -23,7 +24,6 @@ struct CompressorDeleter {
 
 Result<std::vector<std::byte>> deflate_raw(std::span<const std::byte> in) {
   // Output larger than the input is useless: the caller then stores it uncompressed.
-  std::vector<std::byte> out(in.size() - 1);
 #if DK_HAVE_LIBDEFLATE
   // One compressor per thread (compression workers call this concurrently).
   // Level 6 matches zlib's default level in size at about 1.5x the speed.
@@ -32,10 +32,13 @@ Result<std::vector<std::byte>> deflate_raw(std::span<const std::byte> in) {
   // zlib then takes distances into the output buffer whatever the window.
   thread_local std::unique_ptr<libdeflate_compressor, CompressorDeleter> c(libdeflate_alloc_compressor(6));
   if (!c) return make_error(ENOMEM, "libdeflate: cannot allocate a compressor");
-  size_t n = libdeflate_deflate_compress(c.get(), in.data(), in.size(), out.data(), out.size());
-  out.resize(n);  // 0: did not fit, incompressible
-  return out;
+  thread_local std::vector<std::byte> scratch;
+  scratch.resize(std::max(scratch.size(), in.size() - 1));
+  size_t n = libdeflate_deflate_compress(c.get(), in.data(), in.size(), scratch.data(), in.size() - 1);
+  // 0: did not fit, incompressible
+  return std::vector<std::byte>(scratch.begin(), scratch.begin() + static_cast<ptrdiff_t>(n));
 #else
+  std::vector<std::byte> out(in.size() - 1);
   z_stream s{};
   if (deflateInit2(&s, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK)
     return make_error(ENOMEM, "zlib: deflateInit2 failed");
@@ -80,11 +83,12 @@ Result<std::vector<std::byte>> zstd_compress(std::span<const std::byte> in) {
   // compressing a text cluster.
   thread_local std::unique_ptr<ZSTD_CCtx, CctxDeleter> cctx(ZSTD_createCCtx());
   if (!cctx) return make_error(ENOMEM, "zstd: out of memory");
-  std::vector<std::byte> out(in.size() - 1);
-  size_t n = ZSTD_compressCCtx(cctx.get(), out.data(), out.size(), in.data(), in.size(), ZSTD_CLEVEL_DEFAULT);
+  // A reused scratch buffer: a zero-filled vector per cluster costs a memset.
+  thread_local std::vector<std::byte> scratch;
+  scratch.resize(std::max(scratch.size(), in.size() - 1));
+  size_t n = ZSTD_compressCCtx(cctx.get(), scratch.data(), in.size() - 1, in.data(), in.size(), ZSTD_CLEVEL_DEFAULT);
   if (ZSTD_isError(n)) return std::vector<std::byte>{};  // too big or failed: store uncompressed
-  out.resize(n);
-  return out;
+  return std::vector<std::byte>(scratch.begin(), scratch.begin() + static_cast<ptrdiff_t>(n));
 }
 
 Result<void> zstd_decompress(std::span<const std::byte> in, std::span<std::byte> out) {
