@@ -46,6 +46,49 @@ class SplitCompression {
   virtual Result<void> write_compressed_payload(uint64_t off, std::span<const std::byte> payload) = 0;
 };
 
+// Optional capability of a source layer: where its own data lies verbatim
+// in a host file. The engine then maps those pages into its chunk buffer
+// instead of reading them (one copy fewer: the target write copies straight
+// out of the page cache).
+class HostMapped {
+ public:
+  struct Run {
+    int fd = -1;          // host file (open as long as the layer); < 0: not
+                          // stored verbatim, read these bytes with read()
+    uint64_t offset = 0;  // host offset of the first byte (fd >= 0)
+    uint64_t length = 0;  // > 0, <= the requested length
+  };
+  virtual ~HostMapped() = default;
+  // The run of guest bytes starting at off (at most len > 0 bytes, inside
+  // size()) with one answer: stored verbatim in this layer's host file and
+  // wholly inside its current size, or not (compressed, zero, unallocated,
+  // in a backing file, past the end of the file, or opened O_DIRECT). Called
+  // from the thread that may call read() on the layer.
+  virtual Result<Run> host_run(uint64_t off, uint64_t len) = 0;
+};
+
+// Optional capability of a target layer: writes whose data copies may run
+// on other threads. write_deferred does all of a write's bookkeeping
+// (allocation, tables) at once and may hand back plain data writes instead
+// of doing them; the engine performs those from its workers, so the
+// page-cache copies of a single-threaded driver spread over every core.
+class DeferredWrites {
+ public:
+  struct Write {
+    int fd = -1;                     // host file (open as long as the layer)
+    uint64_t offset = 0;             // host offset
+    const std::byte* data = nullptr;  // points into the caller's buffer
+    uint64_t length = 0;
+  };
+  virtual ~DeferredWrites() = default;
+  // Like Layer::write(off, in), but may append data writes to `out` instead
+  // of doing them. The caller must complete each (pwrite) before in's bytes
+  // change, before any other call on the layer that may read or write those
+  // host bytes (convert writes each guest byte once, so none does), and
+  // before flush() or destroying the layer.
+  virtual Result<void> write_deferred(uint64_t off, std::span<const std::byte> in, std::vector<Write>& out) = 0;
+};
+
 struct ConvertOptions {
   // -S: all-zero granules of this size inside data are not written (left
   // unallocated, or written as zeroes when the target may hold data); 0 writes

@@ -1,5 +1,8 @@
 // The convert pipeline: a reader thread (plans and reads chunks), optional
 // compression workers, and the calling thread writing chunks in guest order.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
@@ -8,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "formats/convert/convert.h"
 #include "formats/convert/plan.h"
@@ -19,19 +23,46 @@ using namespace convert_detail;
 
 namespace {
 
-constexpr uint64_t kBufferAlign = 4096;  // O_DIRECT friendly
 constexpr uint64_t kMaxBufferBytes = 160u << 20;
+// Runs shorter than this are read: mapping costs two system calls.
+constexpr uint64_t kMinMapBytes = 64u << 10;
 
-struct FreeDeleter {
-  void operator()(std::byte* p) const { std::free(p); }
+// Chunk buffers are anonymous mappings (page aligned, so O_DIRECT friendly)
+// because parts of them are replaced by mappings of source files.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(std::byte* p, size_t n) : m_p(p), m_n(n) {}
+  Buffer(Buffer&& o) noexcept : m_p(std::exchange(o.m_p, nullptr)), m_n(o.m_n) {}
+  Buffer& operator=(Buffer&&) = delete;
+  ~Buffer() {
+    if (m_p) ::munmap(m_p, m_n);
+  }
+  std::byte* get() const { return m_p; }
+
+ private:
+  std::byte* m_p = nullptr;
+  size_t m_n = 0;
 };
-using Buffer = std::unique_ptr<std::byte, FreeDeleter>;
+
+size_t page_size() {
+  static const size_t p = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return p;
+}
 
 Result<Buffer> alloc_buffer(uint64_t size) {
-  void* p = std::aligned_alloc(kBufferAlign, align_up(size, kBufferAlign));
-  if (!p) return make_error(ENOMEM, "cannot allocate a " + std::to_string(size) + " byte buffer");
-  return Buffer(static_cast<std::byte*>(p));
+  const size_t n = align_up(size, page_size());
+  void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return make_error(ENOMEM, "cannot allocate a " + std::to_string(size) + " byte buffer");
+  return Buffer(static_cast<std::byte*>(p), n);
 }
+
+// One deferred data write of a job (see DeferredWrites).
+struct WriteTask {
+  size_t slot;
+  uint64_t guest_off;
+  DeferredWrites::Write w;
+};
 
 struct Job {
   uint64_t seq = 0;
@@ -42,6 +73,8 @@ struct Job {
   std::vector<Piece> base_pieces;
   std::vector<Op> ops;
   std::optional<Error> error;
+  std::vector<DeferredWrites::Write> deferred;  // data writes left to the workers
+  std::vector<uint64_t> deferred_off;           // guest offset of each (for errors)
 };
 
 // qemu-img reports progress per request, and a request covers at most one
@@ -112,8 +145,12 @@ class Pipeline {
   void worker_main();
   Result<void> plan_job(Job& job);
   Result<void> read_job(Job& job);
+  Result<void> unmap_slot(size_t slot);
+  Result<void> map_or_read(const Piece& p, const Job& job);
   void process_job(Job& job);
-  Result<void> write_job(const Job& job);
+  Result<void> write_job(Job& job);
+  void queue_deferred(Job& job);
+  void run_deferred(const WriteTask& t);
   void finish_job(std::unique_ptr<Job> job);
   void stop();
 
@@ -133,6 +170,9 @@ class Pipeline {
   uint64_t m_chunk = 0;
   uint64_t m_promote = 0;
   std::vector<Buffer> m_bufs, m_base_bufs;
+  std::vector<HostMapped*> m_mapped;  // per source: its HostMapped side, or null
+  // Per slot: buffer ranges (offset, length) that map a source file.
+  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> m_slot_maps;
   unsigned m_workers = 0;
   bool m_parallel_read = false;   // workers read the sources
   bool m_parallel_write = false;  // workers write the target
@@ -147,6 +187,15 @@ class Pipeline {
   std::map<uint64_t, std::unique_ptr<Job>> m_ready;  // processed, waiting for the writer
   uint64_t m_jobs_total = UINT64_MAX;              // known once the reader is done
   bool m_abort = false;
+  // Deferred data writes (DeferredWrites targets): queued by the writer,
+  // done by the workers; a slot is freed when its last one completes.
+  DeferredWrites* m_deferrer = nullptr;
+  std::deque<WriteTask> m_write_queue;  // waiting for a worker
+  std::vector<unsigned> m_slot_pending;
+  uint64_t m_outstanding = 0;
+  std::optional<Error> m_write_error;
+  bool m_writer_done = false;
+  std::condition_variable m_cv_written;  // writer: the last deferred write finished
 };
 
 Result<void> Pipeline::setup() {
@@ -165,6 +214,8 @@ Result<void> Pipeline::setup() {
     if (m_opts.compare_base) m_base_bufs.push_back(DK_TRY(alloc_buffer(m_chunk)));
     m_free.push_back(i);
   }
+  m_slot_maps.resize(depth);
+  for (Layer* l : m_sources) m_mapped.push_back(dynamic_cast<HostMapped*>(l));
   m_settings.sparse_size = m_opts.sparse_size;
   m_settings.target_is_zero = m_opts.target_is_zero;
   m_settings.compare = m_opts.compare_base != nullptr;
@@ -180,10 +231,12 @@ Result<void> Pipeline::setup() {
   m_parallel_read = std::all_of(m_sources.begin(), m_sources.end(), io_thread_safe) &&
                     (!m_opts.compare_base || io_thread_safe(m_opts.compare_base));
   m_parallel_write = !m_opts.compress && io_thread_safe(&m_target);
+  if (!m_parallel_write) m_deferrer = dynamic_cast<DeferredWrites*>(&m_target);
+  m_slot_pending.assign(depth, 0);
   unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   if (m_splitter)
     m_workers = std::clamp(m_opts.threads ? m_opts.threads : cpus, 1u, 64u);
-  else if (m_parallel_read || m_parallel_write)
+  else if (m_parallel_read || m_parallel_write || m_deferrer)
     m_workers = std::clamp(m_opts.threads ? m_opts.threads : std::max(cpus, 3u), 1u, depth);
   return {};
 }
@@ -217,8 +270,73 @@ Result<void> Pipeline::plan_job(Job& job) {
   return {};
 }
 
+// Puts anonymous memory back where the slot's buffer maps source files, so
+// the next job may read into it.
+Result<void> Pipeline::unmap_slot(size_t slot) {
+  for (auto [a, n] : m_slot_maps[slot]) {
+    void* want = m_bufs[slot].get() + a;
+    void* p = ::mmap(want, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED) return errno_error("cannot remap a convert buffer");
+  }
+  m_slot_maps[slot].clear();
+  return {};
+}
+
+// Fills the buffer range of one data piece: page-aligned parts stored
+// verbatim in a host file are mapped (read-only), the rest is read.
+Result<void> Pipeline::map_or_read(const Piece& p, const Job& job) {
+  Layer* in = m_sources[p.input];
+  std::byte* base = m_bufs[job.slot].get();
+  auto read = [&](uint64_t rel, uint64_t in_off, uint64_t n) -> Result<void> {
+    auto r = in->read(in_off, std::span<std::byte>(base + rel, n));
+    if (!r) return make_error(r.error().with_context("error while reading at byte " + std::to_string(job.off + rel)));
+    return {};
+  };
+  HostMapped* hm = m_mapped[p.input];
+  const uint64_t ps = page_size();
+  for (uint64_t done = 0; done < p.len;) {
+    const uint64_t rel = p.out_off - job.off + done, in_off = p.in_off + done, left = p.len - done;
+    HostMapped::Run run{-1, 0, left};
+    if (hm && left >= kMinMapBytes) {
+      auto r = hm->host_run(in_off, left);
+      if (!r)
+        return make_error(r.error().with_context("error while reading at byte " + std::to_string(job.off + rel)));
+      run = *r;
+      if (run.length == 0 || run.length > left)
+        return make_error(EIO, "'" + in->filename() + "': bad host run length at offset " + std::to_string(in_off));
+    }
+    const uint64_t a = align_up(rel, ps), b = align_down(rel + run.length, ps);
+    bool mapped = false;
+    if (run.fd >= 0 && rel % ps == run.offset % ps && b > a && b - a >= kMinMapBytes) {
+      // Read-only and populated at once: the engine never writes into data
+      // pieces (only zero pieces are zero-filled), and faulting the pages in
+      // later from several threads contends on the address-space lock.
+      void* p2 = ::mmap(base + a, b - a, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, run.fd,
+                        static_cast<off_t>(run.offset + (a - rel)));
+      if (p2 != MAP_FAILED) {
+        mapped = true;
+      } else {
+        // A failed MAP_FIXED may have dropped the old pages: put memory back.
+        p2 = ::mmap(base + a, b - a, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (p2 == MAP_FAILED) return errno_error("cannot remap a convert buffer");
+      }
+      m_slot_maps[job.slot].emplace_back(a, b - a);
+    }
+    if (mapped) {
+      if (a > rel) DK_TRY(read(rel, in_off, a - rel));
+      if (rel + run.length > b) DK_TRY(read(b, in_off + (b - rel), rel + run.length - b));
+    } else {
+      DK_TRY(read(rel, in_off, run.length));
+    }
+    done += run.length;
+  }
+  return {};
+}
+
 Result<void> Pipeline::read_job(Job& job) {
-  DK_TRY(read_pieces(m_sources, job.pieces, job.off, buf(job.slot)));
+  DK_TRY(unmap_slot(job.slot));
+  for (const Piece& p : job.pieces)
+    if (p.data) DK_TRY(map_or_read(p, job));
   if (m_opts.compare_base) {
     Layer* base = m_opts.compare_base;
     DK_TRY(read_pieces(std::span<Layer* const>(&base, 1), job.base_pieces, job.off, base_buf(job.slot)));
@@ -284,9 +402,19 @@ void Pipeline::worker_main() {
     std::unique_ptr<Job> job;
     {
       std::unique_lock lk(m_mu);
-      m_cv_work.wait(lk, [&] { return m_abort || !m_work.empty() || m_jobs_total != UINT64_MAX; });
+      m_cv_work.wait(lk, [&] {
+        return m_abort || !m_write_queue.empty() || !m_work.empty() || (m_jobs_total != UINT64_MAX && m_writer_done);
+      });
       if (m_abort) return;
-      if (m_work.empty()) return;  // reader done and nothing left
+      if (!m_write_queue.empty()) {
+        // Writes first: they free buffer slots.
+        WriteTask task = m_write_queue.front();  // a copy: the queue changes
+        m_write_queue.pop_front();
+        lk.unlock();
+        run_deferred(task);
+        continue;
+      }
+      if (m_work.empty()) return;  // reader and writer done, nothing left
       job = std::move(m_work.front());
       m_work.pop_front();
     }
@@ -302,13 +430,53 @@ void Pipeline::worker_main() {
   }
 }
 
-Result<void> Pipeline::write_job(const Job& job) {
+void Pipeline::run_deferred(const WriteTask& t) {
+  std::optional<Error> err;
+  for (uint64_t done = 0; done < t.w.length;) {
+    ssize_t n = ::pwrite(t.w.fd, t.w.data + done, t.w.length - done, static_cast<off_t>(t.w.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Error e = n < 0 ? errno_error("write to '" + m_target.filename() + "' at offset " +
+                                    std::to_string(t.w.offset + done)).value()
+                      : make_error(EIO, "short write to '" + m_target.filename() + "'").value();
+      err = e.with_context("error while writing at byte " + std::to_string(t.guest_off));
+      break;
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  std::lock_guard lk(m_mu);
+  if (err && !m_write_error) m_write_error = std::move(err);
+  if (--m_slot_pending[t.slot] == 0) {
+    m_free.push_back(t.slot);
+    m_cv_free.notify_one();
+  }
+  if (--m_outstanding == 0) m_cv_written.notify_all();
+}
+
+// Hands a written job's deferred data writes to the workers; the last one
+// to finish frees the job's buffer slot.
+void Pipeline::queue_deferred(Job& job) {
+  std::lock_guard lk(m_mu);
+  m_slot_pending[job.slot] = static_cast<unsigned>(job.deferred.size());
+  m_outstanding += job.deferred.size();
+  for (size_t i = 0; i < job.deferred.size(); ++i) {
+    m_write_queue.push_back(WriteTask{job.slot, job.deferred_off[i], job.deferred[i]});
+  }
+  m_cv_work.notify_all();
+}
+
+Result<void> Pipeline::write_job(Job& job) {
   std::span<std::byte> b = buf(job.slot);
   for (const Op& op : job.ops) {
     Result<void> r;
     switch (op.kind) {
       case OpKind::kWrite:
-        r = m_target.write(op.off, b.subspan(op.off - job.off, op.len));
+        if (m_deferrer) {
+          r = m_deferrer->write_deferred(op.off, b.subspan(op.off - job.off, op.len), job.deferred);
+          job.deferred_off.resize(job.deferred.size(), op.off);
+        } else {
+          r = m_target.write(op.off, b.subspan(op.off - job.off, op.len));
+        }
         break;
       case OpKind::kZeroUnmap:
         r = m_target.write_zeroes(op.off, op.len, true);
@@ -368,12 +536,30 @@ Result<void> Pipeline::run() {
       result = write_job(*job);
       if (!result) break;
     }
-    {
+    if (!job->deferred.empty()) {
+      queue_deferred(*job);
+    } else {
       std::lock_guard lk(m_mu);
       m_free.push_back(job->slot);
       m_cv_free.notify_one();
     }
+    {
+      std::lock_guard lk(m_mu);
+      if (m_write_error) {
+        result = make_error(*m_write_error);
+        break;
+      }
+    }
     if (m_opts.progress) steps.account(job->pieces);
+  }
+  {
+    // Every deferred write must land before the caller flushes or closes
+    // the target (and before the buffers go away).
+    std::unique_lock lk(m_mu);
+    m_writer_done = true;
+    m_cv_work.notify_all();
+    m_cv_written.wait(lk, [&] { return m_outstanding == 0; });
+    if (result && m_write_error) result = make_error(*m_write_error);
   }
   if (result && m_opts.progress) steps.close_run();
   stop();

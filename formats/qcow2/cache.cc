@@ -68,12 +68,16 @@ Result<CacheEntry*> Qcow2Layer::l2_load(uint64_t off, bool for_write) {
     return make_error(EIO, m_name + ": L2 table offset " + hex(off) + " unaligned (image is corrupt)");
   if (off >= m_file_size)
     return make_error(EIO, m_name + ": L2 table offset " + hex(off) + " is beyond the end of the file");
+  // The victim's buffer is reused: freeing and allocating a table per miss
+  // makes malloc hand pages back and fault them in again on a long scan.
+  std::vector<std::byte> data;
   if (m_l2_cache.full()) {
     CacheEntry* v = m_l2_cache.victim(UINT64_MAX);
     if (v->dirty) DK_TRY(l2_writeback(*v));
+    data = std::move(v->data);
     m_l2_cache.erase(v->offset);
   }
-  std::vector<std::byte> data(m_cs);
+  data.resize(m_cs);
   DK_TRY(io_read(m_file, off, data));
   return m_l2_cache.insert(off, std::move(data));
 }
@@ -84,6 +88,7 @@ Result<CacheEntry*> Qcow2Layer::rb_load(uint64_t off) {
     return make_error(EIO, m_name + ": refcount block offset " + hex(off) + " unaligned (image is corrupt)");
   if (off >= m_file_size)
     return make_error(EIO, m_name + ": refcount block offset " + hex(off) + " is beyond the end of the file");
+  std::vector<std::byte> data;
   if (m_rb_cache.full()) {
     CacheEntry* v = m_rb_cache.victim(UINT64_MAX);
     if (v->dirty) {
@@ -91,9 +96,10 @@ Result<CacheEntry*> Qcow2Layer::rb_load(uint64_t off) {
       DK_TRY(io_write(m_file, v->offset, v->data));
       v->dirty = false;
     }
+    data = std::move(v->data);
     m_rb_cache.erase(v->offset);
   }
-  std::vector<std::byte> data(m_cs);
+  data.resize(m_cs);
   DK_TRY(io_read(m_file, off, data));
   return m_rb_cache.insert(off, std::move(data));
 }

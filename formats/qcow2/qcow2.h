@@ -82,7 +82,7 @@ struct SnapshotRecord {
   std::vector<uint8_t> extra;  // raw extra data
 };
 
-class Qcow2Layer final : public Layer, public SplitCompression {
+class Qcow2Layer final : public Layer, public SplitCompression, public HostMapped, public DeferredWrites {
  public:
   static Result<std::unique_ptr<Layer>> open(const std::string& path, const OpenOptions& opts);
   ~Qcow2Layer() override;
@@ -175,6 +175,10 @@ class Qcow2Layer final : public Layer, public SplitCompression {
   // may run on any thread; write_compressed_payload stores its result.
   Result<std::optional<std::vector<std::byte>>> compress_cluster(std::span<const std::byte> in) const override;
   Result<void> write_compressed_payload(uint64_t off, std::span<const std::byte> payload) override;
+  // HostMapped (convert maps plain data clusters instead of reading them).
+  Result<Run> host_run(uint64_t off, uint64_t len) override;
+  // DeferredWrites (convert copies fresh clusters' data from its workers).
+  Result<void> write_deferred(uint64_t off, std::span<const std::byte> in, std::vector<Write>& out) override;
 
  protected:
   Result<void> do_truncate(uint64_t new_size, bool shrink_allowed) override;
@@ -312,6 +316,9 @@ class Qcow2Layer final : public Layer, public SplitCompression {
   uint64_t m_alloc_high = 0;  // one past the highest cluster allocated this session
   uint64_t m_comp_entry = 0;  // descriptor of the cluster held in m_comp_buf (0: none)
   std::vector<std::byte> m_comp_buf;
+  // Set during write_deferred: fresh whole-cluster data writes go here.
+  std::vector<DeferredWrites::Write>* m_defer = nullptr;
+  Result<void> write_fresh_data(uint64_t host, std::span<const std::byte> in);
 };
 
 // compress.cc

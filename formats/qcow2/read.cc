@@ -63,6 +63,41 @@ Result<void> Qcow2Layer::do_read(uint64_t off, std::span<std::byte> out) {
   return {};
 }
 
+Result<HostMapped::Run> Qcow2Layer::host_run(uint64_t off, uint64_t len) {
+  Mapping m = DK_TRY(lookup(m_l1, off, len, false));
+  if (m.type != Sub::kNormal || m_direct) return Run{-1, 0, m.bytes};
+  const File& f = data_file();
+  const uint64_t fsize = m_data.is_open() ? DK_TRY(f.size()) : m_file_size;
+  if (m.host >= fsize) return Run{-1, 0, m.bytes};
+  return Run{f.fd(), m.host, std::min(m.bytes, fsize - m.host)};
+}
+
+namespace {
+
+// Number of non-zero refcount entries [first, last) in a refcount block of
+// `bits`-bit entries. Only zero versus non-zero matters, so byte order does not.
+uint64_t count_nonzero_entries(const std::byte* b, uint64_t first, uint64_t last, uint32_t bits) {
+  uint64_t n = 0;
+  if (bits >= 8) {
+    const uint64_t w = bits / 8;
+    for (uint64_t i = first; i < last; ++i) {
+      const std::byte* e = b + i * w;
+      bool nz = false;
+      for (uint64_t k = 0; k < w; ++k) nz |= e[k] != std::byte{0};
+      n += nz;
+    }
+    return n;
+  }
+  const unsigned mask = (1u << bits) - 1;
+  for (uint64_t i = first; i < last; ++i) {
+    const uint64_t bit = i * bits;
+    n += ((std::to_integer<unsigned>(b[bit / 8]) >> (bit % 8)) & mask) != 0;
+  }
+  return n;
+}
+
+}  // namespace
+
 // QEMU's heuristic: more clusters in use by refcount than the file really
 // allocates means preallocation=metadata, and then holes in the host file
 // read as zero.
@@ -74,9 +109,20 @@ Result<bool> Qcow2Layer::metadata_preallocated() {
   uint64_t threshold = std::max(real_clusters * 10 / 9, real_clusters + 2);
   uint64_t end = div_round_up(file_length, m_cs);
   uint64_t n = 0;
-  // Stops as soon as the count reaches the threshold (bounded work on big files).
-  for (uint64_t c = 0; c < end && n < threshold; ++c) {
-    if (DK_TRY(get_refcount(c)) > 0) ++n;
+  // Counts a whole refcount block at a time (one cache lookup per block, not
+  // per cluster) and stops once the count reaches the threshold, so the work
+  // stays bounded on big files.
+  for (uint64_t c = 0; c < end && n < threshold;) {
+    const uint64_t rt_index = c / m_rb_entries;
+    const uint64_t block_end = std::min(end, (rt_index + 1) * m_rb_entries);
+    if (rt_index >= m_rt.size()) break;  // no refcount block: all zero from here
+    const uint64_t rb = m_rt[rt_index] & kRefTableOffsetMask;
+    if (rb != 0) {
+      CacheEntry* e = DK_TRY(rb_load(rb));
+      n += count_nonzero_entries(e->data.data(), c % m_rb_entries, block_end - rt_index * m_rb_entries,
+                                 m_refcount_bits);
+    }
+    c = block_end;
   }
   bool result = n >= threshold;
   m_meta_prealloc = result;

@@ -192,7 +192,7 @@ Result<void> Qcow2Layer::write_in_l2(uint64_t off, std::span<const std::byte> in
       if (fresh_run) {
         while (k < max_k && !in_place(entry_at(idx + k))) ++k;
         uint64_t host = DK_TRY(alloc_data(guest, k));
-        DK_TRY(io_write(data_file(), host, in.subspan(pos, k * m_cs)));
+        DK_TRY(write_fresh_data(host, in.subspan(pos, k * m_cs)));
         for (uint64_t i = 0; i < k; ++i) {
           release_entry(entry_at(idx + i));
           DK_TRY(store_entry(t, idx + i, (host + i * m_cs) | kOflagCopied, kAllAlloc));
@@ -210,6 +210,25 @@ Result<void> Qcow2Layer::write_in_l2(uint64_t off, std::span<const std::byte> in
     pos += n;
   }
   return {};
+}
+
+// Data for freshly allocated whole clusters: written now, or handed to the
+// write_deferred caller (the clusters are new, nothing else reads them).
+Result<void> Qcow2Layer::write_fresh_data(uint64_t host, std::span<const std::byte> in) {
+  if (!m_defer) return io_write(data_file(), host, in);
+  m_need_sync = true;
+  if (!m_data.is_open()) m_file_size = std::max<uint64_t>(m_file_size, host + in.size());
+  m_defer->push_back(DeferredWrites::Write{data_file().fd(), host, in.data(), in.size()});
+  return {};
+}
+
+Result<void> Qcow2Layer::write_deferred(uint64_t off, std::span<const std::byte> in,
+                                        std::vector<DeferredWrites::Write>& out) {
+  if (m_direct) return write(off, in);  // O_DIRECT writes need aligned bounce buffers
+  m_defer = &out;
+  auto r = write(off, in);
+  m_defer = nullptr;
+  return r;
 }
 
 Result<void> Qcow2Layer::do_write(uint64_t off, std::span<const std::byte> in) {

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 
+#include "formats/convert/convert.h"
 #include "formats/core/checked_math.h"
 #include "formats/core/file.h"
 #include "formats/core/lock.h"
@@ -47,7 +48,7 @@ uint32_t probe_direct_alignment(const File& f, bool is_blk) {
 // fallocate errors meaning "this file system cannot do it".
 bool fallocate_unsupported(int code) { return code == ENOTSUP || code == EINVAL || code == ENOSYS; }
 
-class RawLayer final : public Layer {
+class RawLayer final : public Layer, public HostMapped {
  public:
   RawLayer(File f, bool writable, uint64_t size, uint32_t align, bool direct, bool probed, bool blk)
       : Layer(f.path(), writable),
@@ -64,6 +65,14 @@ class RawLayer final : public Layer {
   // A probed image gets 512-byte requests so the sector-0 check sees whole sectors.
   uint32_t request_alignment() const override {
     return m_probed ? std::max<uint32_t>(m_align, kSector) : m_align;
+  }
+  // HostMapped: guest offset = file offset (regular files read through the
+  // page cache only).
+  Result<Run> host_run(uint64_t off, uint64_t len) override {
+    if (m_direct || m_blk) return Run{-1, 0, len};
+    const uint64_t fsize = DK_TRY(m_file.size());
+    if (off >= fsize) return Run{-1, 0, len};
+    return Run{m_file.fd(), off, std::min(len, fsize - off)};
   }
 
  protected:
