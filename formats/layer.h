@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "formats/check.h"
 #include "formats/core/error.h"
 
 namespace dk::fmt {
@@ -117,6 +118,16 @@ class Layer {
   void set_backing(std::unique_ptr<Layer> b) { m_backing = std::move(b); }
   // Rewrites the backing file name/format in the header (rebase -u, commit).
   virtual Result<void> set_backing_file(const std::string& name, const std::string& fmt);
+
+  // ---- Consistency check (qemu-img check) ----
+  // Scans this layer's metadata as the format's QEMU driver does and, with
+  // `fix`, repairs what it may (the layer must then be writable); repairs are
+  // flushed before it returns. ENOTSUP (the default) when the format has no
+  // check: qemu-img then says "This image format does not support checks".
+  virtual Result<CheckReport> check(CheckFix fix) {
+    (void)fix;
+    return make_error(ENOTSUP, "This image format does not support checks");
+  }
 
  protected:
   Layer(std::string filename, bool writable)

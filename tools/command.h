@@ -28,5 +28,6 @@ Command add_compare(CLI::App& parent);
 Command add_resize(CLI::App& parent);
 Command add_rebase(CLI::App& parent);
 Command add_measure(CLI::App& parent);
+Command add_check(CLI::App& parent);
 
 }  // namespace dk::tools
