@@ -1,7 +1,7 @@
 # check on qcow2 matches qemu-img check: the same exit status, report
 # (human and JSON) and diagnostics on clean and damaged images, and the
-# same repairs with -r (the repaired image then checks clean with qemu-img
-# and keeps its data).
+# same repairs with -r (qemu-img then checks both repaired images alike,
+# clean for every damage QEMU can repair, and they keep their data).
 DAMAGE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/damage.py"
 source "${DK_TESTLIB:?run through ctest}" || exit 1
 require_qemu
@@ -31,7 +31,12 @@ case_() {
   same_check "$name" --output=json
   same_check "$name" -r leaks
   same_check "$name" -r all
-  check_clean got/img.qcow2 qcow2
+  # qemu-img itself finds the two repaired images in the same state (clean
+  # unless the damage is one QEMU cannot repair, like an L2 table past EOF).
+  (cd want && capture ../want qemu-img check img.qcow2)
+  (cd got && capture ../got qemu-img check img.qcow2)
+  same_file want.rc got.rc "qemu-img check status after repair ($name)"
+  same_file want.out got.out "qemu-img check after repair ($name)"
   same_content -f qcow2 -F qcow2 want/img.qcow2 got/img.qcow2
 }
 
@@ -53,7 +58,7 @@ for opts in cluster_size=4096 refcount_bits=1 refcount_bits=64 extended_l2=on,cl
   for d in leak refzero copied; do case_ "$opts $d" "$d"; done
 done
 head -c 2M /dev/urandom >src.raw
-yes diskit | head -c 2M >>src.raw
+python3 -c "import sys; sys.stdout.write('diskit\\n' * 300000)" >>src.raw
 qemu-img convert -c -O qcow2 src.raw base.qcow2
 case_ compressed none
 case_ "compressed leak" leak
@@ -70,7 +75,7 @@ case_ "snapshots copied" copied
 
 # A lazy-refcounts image left dirty: checked read-only as it is.
 qemu-img create -q -f qcow2 -o lazy_refcounts=on base.qcow2 8M
-qemu-io -c 'write -P 0x12 0 1M' -c abort base.qcow2 >/dev/null 2>&1 || true
+(qemu-io -c 'write -P 0x12 0 1M' -c abort base.qcow2 >/dev/null 2>&1) 2>/dev/null || true
 rm -rf want got && mkdir want got && cp base.qcow2 want/img.qcow2 && cp base.qcow2 got/img.qcow2
 same_check dirty --output=json
 same_check dirty
