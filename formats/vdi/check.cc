@@ -9,7 +9,12 @@
 namespace dk::fmt::vdi {
 
 Result<CheckReport> VdiLayer::check(CheckFix fix) {
-  if (fix) return make_error(ENOTSUP, "This image format does not support checks");
+  if (fix) {
+    // qemu-img leaves the image as it was: do not let close rewrite the
+    // header's block count that a writable open found wrong.
+    if (!m_modified) m_dirty_header = false;
+    return make_error(ENOTSUP, "This image format does not support checks");
+  }
   CheckReport r;
   char buf[128];
   // used[i]: data block i is taken (QEMU keeps the index itself in its map).
