@@ -41,6 +41,19 @@ std::string printf_str(const char* f, ...) {
 
 using ull = unsigned long long;
 
+uint64_t get_count(const std::byte* b, uint64_t idx, uint32_t bits) {
+  switch (bits) {
+    case 8: return static_cast<uint8_t>(b[idx]);
+    case 16: return load_be16(b + idx * 2);
+    case 32: return load_be32(b + idx * 4);
+    case 64: return load_be64(b + idx * 8);
+    default: {
+      uint64_t bit = idx * bits;
+      return (static_cast<uint8_t>(b[bit / 8]) >> (bit % 8)) & ((1u << bits) - 1);
+    }
+  }
+}
+
 void put_count(std::byte* b, uint64_t idx, uint32_t bits, uint64_t v) {
   switch (bits) {
     case 8: b[idx] = static_cast<std::byte>(v); return;
@@ -62,6 +75,7 @@ class Checker {
  public:
   Checker(Qcow2Layer& q, CheckReport& r) : m_q(q), m_r(r), m_cs(q.m_cs) {
     m_refmax = q.m_refcount_bits == 64 ? UINT64_MAX : (1ull << q.m_refcount_bits) - 1;
+    while ((1ull << m_rb_bits) < q.m_rb_entries) ++m_rb_bits;
   }
 
   // qcow2_check_refcounts() followed by the clean marking of qcow2_co_check.
@@ -89,6 +103,11 @@ class Checker {
   const uint64_t m_cs;
   uint64_t m_refmax;
   std::vector<uint64_t> m_ref;  // references per host cluster (QEMU's in-memory refcount table)
+  // The refcount block stored_refcount() used last (a cache entry stays put
+  // until another block is loaded; reset whenever the cache may change).
+  uint64_t m_last_rb = UINT64_MAX;
+  const std::byte* m_last_data = nullptr;
+  uint32_t m_rb_bits = 0;  // log2(refcount entries per block)
 };
 
 Result<void> Checker::grow(uint64_t n) {
@@ -112,7 +131,8 @@ Result<void> Checker::inc(uint64_t off, uint64_t size) {
     ++m_r.corruptions;
     return {};
   }
-  for (uint64_t k = off / m_cs; k <= (end - 1) / m_cs; ++k) {
+  const uint32_t cb = m_q.m_cluster_bits;
+  for (uint64_t k = off >> cb; k <= (end - 1) >> cb; ++k) {
     if (k >= m_ref.size()) DK_TRY(grow(k + 1));
     if (m_ref[k] == m_refmax) {
       msg(printf_str("ERROR: overflow cluster offset=0x%llx", ull(k * m_cs)));
@@ -400,12 +420,18 @@ Result<void> Checker::calculate(CheckFix fix, bool& rebuild) {
 // block, or a block past the end of the file (reads as zeroes), gives 0.
 Result<uint64_t> Checker::stored_refcount(uint64_t c) {
   Qcow2Layer& q = m_q;
-  const uint64_t r = c / q.m_rb_entries;
+  // Shifts, not divisions: this runs twice per cluster of the file.
+  const uint64_t r = c >> m_rb_bits;
   if (r >= q.m_rt.size()) return 0;
   const uint64_t rb = q.m_rt[r] & kRefTableOffsetMask;
   if (rb == 0 || (rb % m_cs == 0 && rb >= q.m_file_size)) return 0;
   if (rb % m_cs) return make_error(EIO, q.m_name + ": refcount block offset unaligned");
-  return q.get_refcount(c);
+  if (r != m_last_rb) {
+    CacheEntry* e = DK_TRY(q.rb_load(rb));
+    m_last_rb = r;
+    m_last_data = e->data.data();
+  }
+  return get_count(m_last_data, c & (q.m_rb_entries - 1), q.m_refcount_bits);
 }
 
 // compare_refcounts().
@@ -430,6 +456,7 @@ void Checker::compare(CheckFix fix, bool& rebuild, uint64_t& highest) {
       fixed = &m_r.corruptions_fixed;
     msg(printf_str("%s cluster %lld refcount=%llu reference=%llu",
                    fixed ? "Repairing" : rc1 < rc2 ? "ERROR" : "Leaked", (long long)i, ull(rc1), ull(rc2)));
+    m_last_rb = UINT64_MAX;  // set_refcount goes through the cache
     if (fixed && m_q.set_refcount(i, rc2)) {
       ++*fixed;
       continue;
@@ -498,6 +525,7 @@ Result<void> Checker::rebuild_structure() {
   std::vector<uint64_t> cached;
   q.m_rb_cache.for_each([&](CacheEntry& e) { cached.push_back(e.offset); });
   for (uint64_t off : cached) q.m_rb_cache.erase(off);
+  m_last_rb = UINT64_MAX;
   std::vector<uint64_t> rt;
   bool changed = DK_TRY(write_refblocks(0, m_ref.size(), rt));
   uint64_t rt_off = 0, rt_clusters = 0;
