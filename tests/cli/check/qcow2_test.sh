@@ -75,7 +75,7 @@ case_ "snapshots copied" copied
 
 # A lazy-refcounts image left dirty: checked read-only as it is.
 qemu-img create -q -f qcow2 -o lazy_refcounts=on base.qcow2 8M
-(qemu-io -c 'write -P 0x12 0 1M' -c abort base.qcow2 >/dev/null 2>&1) 2>/dev/null || true
+(qemu-io -c 'write -P 0x12 0 1M' -c abort base.qcow2 >/dev/null 2>&1; true) 2>/dev/null
 rm -rf want got && mkdir want got && cp base.qcow2 want/img.qcow2 && cp base.qcow2 got/img.qcow2
 same_check dirty --output=json
 same_check dirty
