@@ -109,6 +109,9 @@ Result<int> run_check(CheckOptions& o) {
   copts.format = o.format;
   copts.open.writable = !o.repair.empty();
   copts.open.force_share = o.force_share;
+  // QEMU's BDRV_O_CHECK: no repair on open (the check reports it), and a
+  // qcow2 image marked corrupt may be opened for repair.
+  copts.open.extra["check"] = "on";
   DK_TRY(apply_cache_mode(o.cache, "source cache option", copts.open));
   if (o.force_share && copts.open.writable)
     return make_error(EINVAL, "Could not open '" + filename + "': force-share=on can only be used with read-only images");

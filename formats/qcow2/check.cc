@@ -686,6 +686,8 @@ Result<void> Checker::run(CheckFix fix) {
       compare(fix, rebuild, highest);
     }
   }
+  // Fixed refcounts reach the disk before OFLAG_COPIED is set from them.
+  if (fix) DK_TRY(q.sync_all());
   DK_TRY(oflag_copied(fix));
   m_r.image_end_offset = (highest + 1) * m_cs;
   return {};

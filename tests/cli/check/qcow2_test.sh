@@ -75,10 +75,23 @@ case_ "snapshots copied" copied
 
 # A lazy-refcounts image left dirty: checked read-only as it is.
 qemu-img create -q -f qcow2 -o lazy_refcounts=on base.qcow2 8M
-(qemu-io -c 'write -P 0x12 0 1M' -c abort base.qcow2 >/dev/null 2>&1; true) 2>/dev/null
+qemu-io -c 'write -P 0x12 0 1M' -c abort base.qcow2 >/dev/null 2>&1 || true
 rm -rf want got && mkdir want got && cp base.qcow2 want/img.qcow2 && cp base.qcow2 got/img.qcow2
 same_check dirty --output=json
 same_check dirty
+# ... and repaired by the check, not silently by the writable open.
+same_check dirty -r all
+same_check dirty
+
+# An image marked corrupt opens for repair, which clears the mark.
+images
+rm -rf want got && mkdir want got
+python3 "$DAMAGE" base.qcow2 leak
+printf '\x02' | dd of=base.qcow2 bs=1 seek=79 conv=notrunc status=none
+cp base.qcow2 want/img.qcow2 && cp base.qcow2 got/img.qcow2
+same_check corrupt
+same_check corrupt -r all
+same_check corrupt
 
 # Options: -q, a bad -r value, two file names, -U with -r.
 images
