@@ -316,8 +316,13 @@ Result<void> Checker::bitmaps() {
     pos += align_up(24ull + extra + name_size, 8);
     if (pos > dir_size) return bad();
     DK_TRY(inc(toff, uint64_t(tsize) * 8));
+    // Validate before allocating: the size comes from the file.
+    if (toff % m_cs || !range_within(toff, uint64_t(tsize) * 8, q.m_file_size)) {
+      ++m_r.corruptions;
+      break;
+    }
     std::vector<std::byte> tab(uint64_t(tsize) * 8);
-    if (toff % m_cs || !range_within(toff, tab.size(), q.m_file_size) || !q.io_read(q.m_file, toff, tab)) {
+    if (!q.io_read(q.m_file, toff, tab)) {
       ++m_r.corruptions;
       break;
     }

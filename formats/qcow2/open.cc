@@ -97,14 +97,9 @@ Result<void> Qcow2Layer::load(const OpenOptions& opts) {
   DK_TRY(open_data_file(opts));
   DK_TRY(load_snapshots());
   if (opts.snapshot) DK_TRY(select_snapshot(*opts.snapshot));
-  if (writable() && for_check && (h.incompatible_features & kIncompatDirty)) {
-    if (h.version >= 3 && (h.autoclear_features & ~kAutoclearKnown)) {
-      h.autoclear_features &= kAutoclearKnown;
-      DK_TRY(write_header());
-    }
-  } else if (writable()) {
-    DK_TRY(writable_open_fixups());
-  }
+  // A check changes no guest data, so bitmaps stay valid: their autoclear
+  // bit is kept then (and the check counts their clusters, as QEMU does).
+  if (writable() && !for_check) DK_TRY(writable_open_fixups());
   return {};
 }
 

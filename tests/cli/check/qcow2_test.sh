@@ -73,6 +73,23 @@ case_ snapshots none
 case_ "snapshots leak" leak
 case_ "snapshots copied" copied
 
+# Persistent bitmaps: their directory and tables are references too.
+images
+qemu-img bitmap --add base.qcow2 b0
+qemu-img bitmap --add base.qcow2 b1
+# (Only read-only checks are compared: qemu-img rewrites the bitmaps
+# whenever it opens the image for writing, which moves clusters.)
+for d in none leak; do
+  rm -rf want got && mkdir want got && cp base.qcow2 want/img.qcow2
+  [ $d = none ] || python3 "$DAMAGE" want/img.qcow2 $d
+  cp want/img.qcow2 got/img.qcow2
+  same_check "bitmaps $d"
+  same_check "bitmaps $d" --output=json
+  dk check -q -r all got/img.qcow2 2>/dev/null
+  check_clean got/img.qcow2 qcow2
+  [ "$(qemu-img info --output=json got/img.qcow2 | grep -c '"name": "b[01]"')" = 2 ] || fail "bitmaps lost"
+done
+
 # A lazy-refcounts image left dirty: checked read-only as it is.
 qemu-img create -q -f qcow2 -o lazy_refcounts=on base.qcow2 8M
 qemu-io -c 'write -P 0x12 0 1M' -c abort base.qcow2 >/dev/null 2>&1 || true
