@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "formats/check.h"
 #include "formats/core/error.h"
 
 namespace dk::fmt {
@@ -150,6 +151,16 @@ class Layer {
   virtual Result<void> snapshot_delete(const std::string& id, const std::string& name) {
     (void)id, (void)name;
     return make_error(ENOSYS, "'" + m_filename + "': the format does not support internal snapshots");
+  }
+
+  // ---- Consistency check (qemu-img check) ----
+  // Scans this layer's metadata as the format's QEMU driver does and, with
+  // `fix`, repairs what it may (the layer must then be writable); repairs are
+  // flushed before it returns. ENOTSUP (the default) when the format has no
+  // check: qemu-img then says "This image format does not support checks".
+  virtual Result<CheckReport> check(CheckFix fix) {
+    (void)fix;
+    return make_error(ENOTSUP, "This image format does not support checks");
   }
 
  protected:

@@ -34,5 +34,6 @@ Command add_filesystems(CLI::App& parent);
 Command add_ls(CLI::App& parent);
 Command add_cat(CLI::App& parent);
 Command add_snapshot(CLI::App& parent);
+Command add_check(CLI::App& parent);
 
 }  // namespace dk::tools

@@ -5,14 +5,10 @@ namespace dk::tools {
 
 std::vector<Command> add_all_commands(CLI::App& app) {
   return {
-      add_create(app), add_info(app), add_convert(app), add_map(app), add_compare(app),
-      add_resize(app),
-      add_rebase(app),
-      add_measure(app),
-      add_amend(app),
-      add_commit(app),
-      add_filesystems(app), add_ls(app), add_cat(app),
-      add_snapshot(app),
+      add_create(app),      add_info(app),   add_convert(app), add_map(app),
+      add_compare(app),     add_check(app),  add_snapshot(app), add_rebase(app),
+      add_resize(app),      add_commit(app), add_measure(app), add_amend(app),
+      add_filesystems(app), add_ls(app),     add_cat(app),
   };
 }
 

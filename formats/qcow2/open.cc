@@ -75,7 +75,11 @@ Result<void> Qcow2Layer::load(const OpenOptions& opts) {
     return make_error(ENOTSUP, m_name + ": Unsupported qcow2 feature(s): " + unsupported_features(m_info));
   if (h.crypt_method != 0)
     return make_error(ENOTSUP, m_name + ": encrypted qcow2 images are not supported");
-  if ((h.incompatible_features & kIncompatCorrupt) && writable())
+  // Opened by `check` (QEMU's BDRV_O_CHECK): a corrupt image may be opened
+  // for repair, and a dirty one is left for the check to report and repair.
+  const auto chk = opts.extra.find("check");
+  const bool for_check = chk != opts.extra.end() && chk->second == "on";
+  if ((h.incompatible_features & kIncompatCorrupt) && writable() && !for_check)
     return make_error(EACCES, m_name + ": qcow2: Image is corrupt; cannot be opened read/write");
   m_cluster_bits = h.cluster_bits;
   m_cs = 1ull << m_cluster_bits;
@@ -93,7 +97,9 @@ Result<void> Qcow2Layer::load(const OpenOptions& opts) {
   DK_TRY(open_data_file(opts));
   DK_TRY(load_snapshots());
   if (opts.snapshot) DK_TRY(select_snapshot(*opts.snapshot));
-  if (writable()) DK_TRY(writable_open_fixups());
+  // A check changes no guest data, so bitmaps stay valid: their autoclear
+  // bit is kept then (and the check counts their clusters, as QEMU does).
+  if (writable() && !for_check) DK_TRY(writable_open_fixups());
   return {};
 }
 

@@ -113,18 +113,13 @@ class Qcow2Layer final : public Layer, public SplitCompression, public HostMappe
   };
   Result<RepairResult> repair_refcounts();
 
-  // `qemu-img check`: compares stored refcounts with the references found
-  // and checks OFLAG_COPIED; with fix_leaks/fix_errors (-r leaks / -r all)
-  // repairs what it finds (needs a writable image). Messages are QEMU's
-  // ("Leaked cluster 5 refcount=1 reference=0", "ERROR cluster ...").
-  struct CheckResult {
-    uint64_t corruptions = 0, leaks = 0, check_errors = 0;
-    uint64_t corruptions_fixed = 0, leaks_fixed = 0;
-    uint64_t total_clusters = 0, allocated_clusters = 0, fragmented_clusters = 0, compressed_clusters = 0;
-    uint64_t image_end_offset = 0;
-    std::vector<std::string> messages;
-  };
-  Result<CheckResult> check(bool fix_leaks, bool fix_errors);
+  // `qemu-img check` (check.cc, QEMU's qcow2_check_refcounts): counts every
+  // reference, compares with the stored refcounts, checks OFLAG_COPIED and,
+  // with fix, repairs leaks / errors (rebuilding the refcount structure when
+  // a used cluster has refcount 0). Messages are QEMU's.
+  using CheckResult = CheckReport;
+  Result<CheckReport> check(CheckFix fix) override;
+  friend class Checker;
   // Grows a freshly created image to new_size and preallocates
   // (mode: 0 off, 1 metadata, 2 falloc, 3 full).
   Result<void> preallocate(uint64_t new_size, int mode);

@@ -193,47 +193,4 @@ Result<void> Qcow2Layer::fix_copied_flags(CheckResult* cr, bool fix) {
   return {};
 }
 
-Result<Qcow2Layer::CheckResult> Qcow2Layer::check(bool fix_leaks, bool fix_errors) {
-  if ((fix_leaks || fix_errors) && !writable()) return make_error(EROFS, m_name + ": image is opened read-only");
-  if (writable()) DK_TRY(sync_all());
-  CheckResult cr;
-  cr.total_clusters = div_round_up(size(), m_cs);
-  std::vector<uint64_t> ref = DK_TRY(count_references(&cr));
-  uint64_t highest = 0;
-  uint64_t end = ref.size();
-  for (uint64_t r = 0; r < m_rt.size(); ++r)
-    if (m_rt[r] & kRefTableOffsetMask) end = std::max(end, (r + 1) * m_rb_entries);
-  for (uint64_t c = 0; c < end; ++c) {
-    uint64_t want = c < ref.size() ? ref[c] : 0;
-    auto hr = get_refcount(c);
-    if (!hr) {
-      cr.messages.push_back("ERROR cluster " + std::to_string(c) + ": " + hr.error().message);
-      ++cr.check_errors;
-      continue;
-    }
-    uint64_t have = *hr;
-    if (have || want) highest = c;
-    if (have == want) continue;
-    const bool leak = have > want;
-    const bool fix = leak ? fix_leaks : fix_errors;
-    cr.messages.push_back(std::string(fix ? "Repairing" : (leak ? "Leaked" : "ERROR")) + " cluster " + std::to_string(c) +
-                          " refcount=" + std::to_string(have) + " reference=" + std::to_string(want));
-    if (fix) {
-      auto r = set_refcount(c, want);
-      if (!r) {
-        cr.messages.push_back("ERROR: could not fix cluster " + std::to_string(c) + ": " + r.error().message);
-        ++cr.check_errors;
-        continue;
-      }
-      leak ? ++cr.leaks_fixed : ++cr.corruptions_fixed;
-    } else {
-      leak ? ++cr.leaks : ++cr.corruptions;
-    }
-  }
-  DK_TRY(fix_copied_flags(&cr, fix_errors));
-  if (writable()) DK_TRY(sync_all());
-  cr.image_end_offset = (highest + 1) * m_cs;
-  return cr;
-}
-
 }  // namespace dk::fmt::qcow2

@@ -118,6 +118,20 @@ Result<CheckResult> QedLayer::check(bool fix) {
   return r;
 }
 
+Result<CheckReport> QedLayer::check(CheckFix fix) {
+  // QEMU passes any -r mode to qed as "fix"; leaks are only ever reported.
+  CheckResult c = DK_TRY(check(fix != kCheckFixNone));
+  CheckReport r;
+  r.corruptions = c.corruptions;
+  r.corruptions_fixed = c.corruptions_fixed;
+  r.leaks = c.leaks;
+  r.check_errors = c.check_errors;
+  r.total_clusters = c.total_clusters;
+  r.allocated_clusters = c.allocated_clusters;
+  r.fragmented_clusters = c.fragmented_clusters;
+  return r;
+}
+
 Result<CheckResult> check_qed(Layer& layer, bool fix) {
   auto* q = dynamic_cast<QedLayer*>(&layer);
   if (!q) return make_error(EINVAL, "'" + layer.filename() + "' is not a qed image");

@@ -370,7 +370,9 @@ Result<std::unique_ptr<Layer>> open_qed(const std::string& path, const OpenOptio
     DK_TRY(layer->clear_autoclear());
     // Not closed cleanly: validate the tables (fixing bad entries) and clear
     // the flag. Read-only opens just read, as QEMU does.
-    if (layer->need_check()) DK_TRY(layer->check(true));
+    // Not when opened by `check` (QEMU's BDRV_O_CHECK): it scans itself.
+    const auto chk = opts.extra.find("check");
+    if (layer->need_check() && (chk == opts.extra.end() || chk->second != "on")) DK_TRY(layer->check(true));
   }
   return std::unique_ptr<Layer>(std::move(layer));
 }

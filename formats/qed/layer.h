@@ -35,6 +35,8 @@ class QedLayer final : public Layer {
   void set_direct(bool direct) { m_direct = direct; }
   // The consistency scan (see check.cc).
   Result<CheckResult> check(bool fix);
+  // qemu-img check: the scan above as a CheckReport (QEMU never fixes qed leaks).
+  Result<CheckReport> check(CheckFix fix) override;
   bool need_check() const { return m_header.features & kFeatureNeedCheck; }
   // Clears unknown autoclear feature bits (QEMU does on writable open).
   Result<void> clear_autoclear();

@@ -113,6 +113,8 @@ class VdiLayer final : public Layer {
   std::string backing_filename() const override { return m_parent; }
   std::string backing_format() const override { return m_parent.empty() ? "" : "vdi"; }
   Result<uint64_t> actual_size() const override { return m_file.allocated_size(); }
+  // check.cc: QEMU's vdi_co_check (block map consistency; no repair).
+  Result<CheckReport> check(CheckFix fix) override;
 
  protected:
   Result<void> do_read(uint64_t off, std::span<std::byte> out) override;

@@ -33,6 +33,8 @@ class VmdkLayer final : public Layer {
   uint64_t max_transfer() const override { return 16u << 20; }
 
   const Descriptor& descriptor() const { return m_desc; }
+  // check.cc: QEMU's vmdk_co_check (grains past the end of their file; no repair).
+  Result<CheckReport> check(CheckFix fix) override;
 
  protected:
   Result<void> do_read(uint64_t off, std::span<std::byte> out) override;

@@ -10,7 +10,7 @@ void compare(const std::string& img, bool writable) {
   auto l = open_q(img, writable);
   ASSERT_TRUE(l);
   auto* q = static_cast<qcow2::Qcow2Layer*>(l.get());
-  auto r = q->check(false, false);
+  auto r = q->check(kCheckFixNone);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->corruptions, j.value("corruptions", 0u));
   EXPECT_EQ(r->leaks, j.value("leaks", 0u));
@@ -50,7 +50,7 @@ TEST(Qcow2Check, RepairLeaks) {
   compare(img, false);
   {
     auto l = open_q(img, true);
-    auto r = static_cast<qcow2::Qcow2Layer*>(l.get())->check(true, true);
+    auto r = static_cast<qcow2::Qcow2Layer*>(l.get())->check(static_cast<CheckFix>(kCheckFixLeaks | kCheckFixErrors));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->leaks_fixed, 17u);
   }
