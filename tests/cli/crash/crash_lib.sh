@@ -9,7 +9,8 @@
 #   crash_setup     builds the images (and reference copies) in the current
 #                   directory; run once, each kill starts from a fresh copy
 #   crash_verify    run in a subshell after the repair; exits non-zero (with
-#                   `fail MESSAGE`) when committed data is lost
+#                   `fail MESSAGE`) when committed data is lost; cmd.rc holds
+#                   the command's exit status (137: killed, 0: completed)
 #   CRASH_IMAGES    the images to repair after each kill ("top.qcow2 base.qcow2")
 # and ends with `crash_finish COMMAND`, which prints the summary line
 #   crash: COMMAND: K kills (D by delayed kill -9), R repaired (F needed fixes), L losses
@@ -73,6 +74,7 @@ crash_note_failure() {
 # repairs every image, checks it is clean and runs crash_verify.
 crash_check_after() {
   local label=$1 rc=$2 img out ok=1
+  echo "$rc" >cmd.rc  # crash_verify may ask whether the command completed
   if [ "$rc" = 137 ]; then
     CRASH_KILLS=$((CRASH_KILLS + 1))
   elif [ "$rc" != 0 ]; then
