@@ -5,14 +5,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/crash_lib.sh" || exit 1
 has_command amend || skip "diskit has no amend command yet"
 CRASH_IMAGES=img.qcow2
 
-# make_img CLUSTER CREATE_OPTIONS: img.qcow2 with data, zero clusters (which
-# a downgrade to compat=0.10 must expand) and snapshot s1; ref.raw and
-# s1.raw hold the active and the snapshot content.
+# make_img CLUSTER CREATE_OPTIONS [SHARED_ZERO]: img.qcow2 with data, zero
+# clusters (which a downgrade to compat=0.10 must expand) and snapshot s1;
+# ref.raw and s1.raw hold the active and the snapshot content. With
+# SHARED_ZERO, an active zero cluster keeps a host cluster the snapshot still
+# reads data from (expanding it in place would change the snapshot).
 make_img() {
   qemu-img create -q -f qcow2 -o "cluster_size=$1,$2" img.qcow2 8M
   qemu-io -c 'write -P 0x11 0 2M' -c 'write -P 0x12 5M 300k' -c 'write -z 1M 128k' img.qcow2 >/dev/null
   qemu-img snapshot -c s1 img.qcow2
-  qemu-io -c 'write -P 0x21 1536k 1M' -c 'write -z 5M 64k' -c 'write -z 7M 64k' img.qcow2 >/dev/null
+  qemu-io -c 'write -P 0x21 1536k 1M' -c 'write -z 7M 64k' img.qcow2 >/dev/null
+  [ -z "${3:-}" ] || qemu-io -c 'write -z 5M 64k' img.qcow2 >/dev/null
   as_raw img.qcow2 ref.raw
   as_raw img.qcow2 s1.raw -l snapshot.name=s1
 }
@@ -35,6 +38,8 @@ FIELD=compat OLD=1.1 NEW=0.10 crash_scenario "4k compat=0.10" 50 6 -- dk amend -
 FIELD="refcount bits" OLD=16 NEW=4 crash_scenario "4k refcount_bits=4" 60 6 -- dk amend -o refcount_bits=4 img.qcow2
 FIELD="refcount bits" OLD=16 NEW=64 crash_scenario "4k refcount_bits=64" 40 4 -- dk amend -o refcount_bits=64 img.qcow2
 FIELD="lazy refcounts" OLD=false NEW=true crash_scenario "4k lazy_refcounts=on" 20 4 -- dk amend -o lazy_refcounts=on img.qcow2
+crash_setup() { make_img 4k compat=1.1,lazy_refcounts=on shared-zero; }
+FIELD="lazy refcounts" OLD=true NEW=false crash_scenario "4k lazy_refcounts=off" 20 4 -- dk amend -o lazy_refcounts=off img.qcow2
 crash_setup() { make_img 4k compat=0.10; }
 FIELD=compat OLD=0.10 NEW=1.1 crash_scenario "4k compat=1.1" 20 4 -- dk amend -o compat=1.1 img.qcow2
 crash_setup() { make_img 64k compat=1.1; }

@@ -31,7 +31,7 @@ CRASH_IMAGES=""
 # The repair must be diskit's own; qemu-img's stands in only while diskit
 # has no check command, and says so.
 # has_command NAME: diskit has the subcommand NAME (commands land one by one).
-has_command() { "$DISKIT" --help | grep -q "^  $1 "; }
+has_command() { "$DISKIT" --help | grep "^  $1 " >/dev/null; }  # not -q: no SIGPIPE
 
 if has_command check; then
   CRASH_REPAIR=("$DISKIT" check -r all)
