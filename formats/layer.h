@@ -118,6 +118,18 @@ class Layer {
   // Rewrites the backing file name/format in the header (rebase -u, commit).
   virtual Result<void> set_backing_file(const std::string& name, const std::string& fmt);
 
+  // ---- Emptying (commit) ----
+  // Makes every guest range of this layer unallocated, so reads fall
+  // through to the backing file, freeing the space it held (QEMU's
+  // bdrv_make_empty, used by `commit` without -d). Internal snapshots keep
+  // their data. Needs a writable layer; the result is stable on disk when it
+  // returns. ENOTSUP for formats that cannot (commit then leaves the layer as
+  // it is, like qemu-img).
+  virtual Result<void> make_empty() {
+    return make_error(ENOTSUP, "'" + filename() + "': " + std::string(format_name()) +
+                                   " does not support emptying nodes");
+  }
+
  protected:
   Layer(std::string filename, bool writable)
       : m_filename(std::move(filename)), m_writable(writable) {}

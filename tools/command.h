@@ -28,5 +28,7 @@ Command add_compare(CLI::App& parent);
 Command add_resize(CLI::App& parent);
 Command add_rebase(CLI::App& parent);
 Command add_measure(CLI::App& parent);
+Command add_amend(CLI::App& parent);
+Command add_commit(CLI::App& parent);
 
 }  // namespace dk::tools

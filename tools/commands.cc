@@ -9,6 +9,8 @@ std::vector<Command> add_all_commands(CLI::App& app) {
       add_resize(app),
       add_rebase(app),
       add_measure(app),
+      add_amend(app),
+      add_commit(app),
   };
 }
 

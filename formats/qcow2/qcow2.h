@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
@@ -97,6 +98,8 @@ class Qcow2Layer final : public Layer, public SplitCompression {
   Result<uint64_t> actual_size() const override;
   uint64_t max_transfer() const override { return 64u << 20; }
   Result<void> set_backing_file(const std::string& name, const std::string& fmt) override;
+  // empty.cc (commit): drops every L2 table of the active L1 (see Layer).
+  Result<void> make_empty() override;
 
   // Rebuilds the refcounts from the L1/L2/snapshot tables and all metadata
   // (fixes leaks and wrong counts). `leaks_fixed`/`errors_fixed` count the
@@ -122,6 +125,38 @@ class Qcow2Layer final : public Layer, public SplitCompression {
   // Grows a freshly created image to new_size and preallocates
   // (mode: 0 off, 1 metadata, 2 falloc, 3 full).
   Result<void> preallocate(uint64_t new_size, int mode);
+
+  // ---- amend.cc: `qemu-img amend` (compat, lazy_refcounts, refcount_bits,
+  // size; backing and data file names only as far as QEMU allows) ----
+  struct AmendSpec {
+    // Values as given; amend() checks them in QEMU's order and wording.
+    std::optional<std::string> compat;      // 0.10|v2 or 1.1|v3
+    std::optional<bool> lazy_refcounts;
+    std::optional<uint64_t> refcount_bits;  // power of two, 1..64
+    uint64_t size = 0;                      // 0: unchanged (as QEMU)
+    std::optional<std::string> backing_file, backing_fmt;
+    std::optional<std::string> data_file;
+    std::optional<bool> data_file_raw;
+    bool encryption = false;  // some encrypt.* option was given
+  };
+  // Applies `spec` in QEMU's order (upgrade, refcount width, header, lazy
+  // refcounts, size, downgrade) with QEMU's refusals. Every step is crash
+  // safe: new structures are written and flushed before the header points
+  // at them; old ones are freed afterwards. `progress` gets 0..100.
+  Result<void> amend(const AmendSpec& spec, const std::function<void(double)>& progress);
+
+ private:
+  Result<void> amend_upgrade(const std::function<void(double)>& progress);
+  Result<void> amend_downgrade(const std::function<void(double)>& progress);
+  Result<void> change_refcount_order(uint32_t order, const std::function<void(double)>& progress);
+  Result<void> expand_zero_clusters(const std::function<void(double)>& progress);
+  Result<void> expand_zero_in_l2(uint64_t l2_offset);
+  Result<bool> has_compressed_clusters();
+  Result<std::pair<uint64_t, uint64_t>> write_snapshot_table_v3();
+  Result<void> write_header_in_place(uint64_t old_used);
+  Result<uint64_t> header_used_bytes();
+
+ public:
 
  protected:
   Result<void> do_read(uint64_t off, std::span<std::byte> out) override;
@@ -263,5 +298,12 @@ Result<void> decompress_cluster(uint8_t type, std::span<const std::byte> in, std
 Result<void> create(const std::string& path, const CreateSpec& spec);
 extern const OptionDesc kCreateOptions[];
 extern const size_t kCreateOptionCount;
+
+// amend.cc: the -o options `qemu-img amend` accepts for qcow2 (listed by -o
+// help), and their parsing from "key=value" items in command-line order
+// with QEMU's messages (unknown, creation-only and malformed options).
+extern const OptionDesc kAmendOptions[];
+extern const size_t kAmendOptionCount;
+Result<Qcow2Layer::AmendSpec> parse_amend_options(const std::vector<std::pair<std::string, std::string>>& items);
 
 }  // namespace dk::fmt::qcow2
