@@ -45,8 +45,8 @@ crash_verify() {
 crash_setup() {
   qemu-img create -q -f qcow2 -o cluster_size=4k,lazy_refcounts=on img.qcow2 8M
   qemu-io -c 'write -P 0x11 0 1M' img.qcow2 >/dev/null
-  qemu-io -c 'write -P 0x12 2M 1M' -c 'write -P 0x13 6M 600k' -c 'write -z 256k 64k' \
-    -c abort img.qcow2 >/dev/null 2>&1 || true
+  { qemu-io -c 'write -P 0x12 2M 1M' -c 'write -P 0x13 6M 600k' -c 'write -z 256k 64k' \
+    -c abort img.qcow2 >/dev/null 2>&1 || true; } 2>/dev/null
   take_refs
 }
 crash_scenario "dirty lazy refcounts 4k" 60 8 -- dk check -r all img.qcow2
@@ -69,7 +69,7 @@ crash_scenario "wrong refcounts 4k" 60 8 -- dk check -r all img.qcow2
 crash_setup() {
   qemu-img create -q -f qcow2 -o lazy_refcounts=on img.qcow2 64M
   qemu-io -c 'write -P 0x31 0 4M' img.qcow2 >/dev/null
-  qemu-io -c 'write -P 0x32 8M 2M' -c 'write -P 0x33 60M 4M' -c abort img.qcow2 >/dev/null 2>&1 || true
+  { qemu-io -c 'write -P 0x32 8M 2M' -c 'write -P 0x33 60M 4M' -c abort img.qcow2 >/dev/null 2>&1 || true; } 2>/dev/null
   take_refs
 }
 crash_scenario "dirty lazy refcounts 64k" 30 4 -- dk check -r all img.qcow2
