@@ -5,10 +5,80 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <utility>
 
 namespace dk {
+namespace {
+
+// Test hook for the crash tests (tests/cli/crash), inert unless one of its
+// environment variables is set (read once). Counts host modifications: each
+// pwrite_all, truncate, fallocate/punch_hole and real flush is one operation.
+// DK_TEST_KILL_AFTER_WRITES=N: SIGKILL this process just before operation N,
+//   to stop a command at an exact point of its write sequence.
+// DK_TEST_COUNT_WRITES=1: at exit, print to stderr the operation count and how
+//   many files were modified after their last flush (0 when success is
+//   reported only once everything written is stable).
+struct TestHook {
+  uint64_t kill_at = 0;  // 0: never kill
+  bool count = false;
+  std::atomic<uint64_t> ops{0};
+  std::mutex mu;                // guards dirty and unflushed
+  std::set<int> dirty;          // descriptors modified since their last flush
+  uint64_t unflushed = 0;       // files closed while dirty
+};
+
+void report_test_hook();
+
+TestHook* test_hook() {
+  static TestHook* hook = [] {
+    const char* kill_at = std::getenv("DK_TEST_KILL_AFTER_WRITES");
+    const char* count = std::getenv("DK_TEST_COUNT_WRITES");
+    if (!kill_at && !count) return static_cast<TestHook*>(nullptr);
+    auto* h = new TestHook;
+    if (kill_at) h->kill_at = std::strtoull(kill_at, nullptr, 10);
+    if (count && std::atexit(report_test_hook) == 0) h->count = true;
+    return h;
+  }();
+  return hook;
+}
+
+void report_test_hook() {
+  TestHook* h = test_hook();
+  std::lock_guard lock(h->mu);
+  std::fprintf(stderr, "dk-test-writes: %llu ops, %llu files unflushed\n",
+               static_cast<unsigned long long>(h->ops.load()),
+               static_cast<unsigned long long>(h->unflushed + h->dirty.size()));
+}
+
+// Called just before each host modification of fd; flush says whether it is one.
+void test_hook_op(int fd, bool flush) {
+  TestHook* h = test_hook();
+  if (!h) return;
+  if (h->ops.fetch_add(1) + 1 == h->kill_at) ::kill(::getpid(), SIGKILL);
+  if (!h->count) return;
+  std::lock_guard lock(h->mu);
+  if (flush)
+    h->dirty.erase(fd);
+  else
+    h->dirty.insert(fd);
+}
+
+// Called when fd is closed: a file closed with unflushed changes is counted.
+void test_hook_close(int fd) {
+  TestHook* h = test_hook();
+  if (!h || !h->count) return;
+  std::lock_guard lock(h->mu);
+  h->unflushed += h->dirty.erase(fd);
+}
+
+}  // namespace
 
 File::~File() { close(); }
 
@@ -30,7 +100,10 @@ File& File::operator=(File&& o) noexcept {
 }
 
 void File::close() {
-  if (m_fd >= 0) ::close(m_fd);
+  if (m_fd >= 0) {
+    test_hook_close(m_fd);
+    ::close(m_fd);
+  }
   m_fd = -1;
 }
 
@@ -78,6 +151,7 @@ Result<void> File::pread_fill(uint64_t off, std::span<std::byte> out) const {
 }
 
 Result<void> File::pwrite_all(uint64_t off, std::span<const std::byte> in) {
+  test_hook_op(m_fd, false);
   size_t done = 0;
   while (done < in.size()) {
     ssize_t n = ::pwrite(m_fd, in.data() + done, in.size() - done, static_cast<off_t>(off + done));
@@ -108,12 +182,14 @@ Result<uint64_t> File::allocated_size() const {
 }
 
 Result<void> File::truncate(uint64_t size) {
+  test_hook_op(m_fd, false);
   if (::ftruncate(m_fd, static_cast<off_t>(size)) < 0) return errno_error("truncate '" + m_path + "'");
   return {};
 }
 
 Result<void> File::fallocate(int mode, uint64_t off, uint64_t len) {
   if (len == 0) return {};
+  test_hook_op(m_fd, false);
   if (::fallocate(m_fd, mode, static_cast<off_t>(off), static_cast<off_t>(len)) < 0)
     return errno_error("fallocate '" + m_path + "'");
   return {};
@@ -125,6 +201,7 @@ Result<void> File::punch_hole(uint64_t off, uint64_t len) {
 
 Result<void> File::flush() {
   if (!m_flush_enabled) return {};
+  test_hook_op(m_fd, true);
   if (::fdatasync(m_fd) < 0) return errno_error("flush '" + m_path + "'");
   return {};
 }

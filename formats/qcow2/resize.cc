@@ -154,11 +154,11 @@ Result<void> Qcow2Layer::do_truncate(uint64_t new_size, bool shrink_allowed) {
 
 Result<void> Qcow2Layer::write_header() {
   std::vector<std::byte> buf = DK_TRY(serialize_header(m_info, filename()));
-  // Extensions and backing name first, then the fixed header that points at them.
-  size_t hl = m_info.h.header_length;
-  DK_TRY(io_write(m_file, hl, std::span<const std::byte>(buf).subspan(hl)));
-  DK_TRY(m_file.flush());
-  DK_TRY(io_write(m_file, 0, std::span<const std::byte>(buf).first(hl)));
+  // The whole header cluster in one write (as QEMU does): the fixed header
+  // points into the extension area by offset and length, so writing the two
+  // parts separately leaves an unopenable header when the process dies in
+  // between (found by tests/cli/crash/rebase_crash_test.sh).
+  DK_TRY(io_write(m_file, 0, buf));
   DK_TRY(m_file.flush());
   return {};
 }
