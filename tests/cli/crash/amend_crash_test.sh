@@ -2,7 +2,7 @@
 # clean, the amended option has its old or its new value, and the guest
 # content and the snapshot's content are exactly what they were.
 source "$(dirname "${BASH_SOURCE[0]}")/crash_lib.sh" || exit 1
-has_command amend || skip "diskit has no amend command yet"
+has_command amend || fail "diskit has no amend command"
 CRASH_IMAGES=img.qcow2
 
 # make_img CLUSTER CREATE_OPTIONS [SHARED_ZERO]: img.qcow2 with data, zero

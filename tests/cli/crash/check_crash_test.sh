@@ -2,7 +2,7 @@
 # repairs the image, qemu-img check then finds it clean, and the guest and
 # snapshot content are what they were before any repair.
 source "$(dirname "${BASH_SOURCE[0]}")/crash_lib.sh" || exit 1
-has_command check || skip "diskit has no check command yet"
+has_command check || fail "diskit has no check command"
 CRASH_IMAGES=img.qcow2
 
 # set_refcounts IMG CLUSTER=VALUE...: overwrites refcount entries in place

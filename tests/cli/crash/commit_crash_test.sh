@@ -4,7 +4,7 @@
 # data or the union's (all of the union once commit has reported success).
 # So nothing is lost: the top keeps its data until the base has it.
 source "$(dirname "${BASH_SOURCE[0]}")/crash_lib.sh" || exit 1
-has_command commit || skip "diskit has no commit command yet"
+has_command commit || fail "diskit has no commit command"
 CRASH_IMAGES="top.qcow2 base.qcow2"
 
 # make_chain BASE_CLUSTER TOP_CLUSTER [MID]: top.qcow2 over base.qcow2 (over

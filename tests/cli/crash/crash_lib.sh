@@ -28,17 +28,12 @@ CRASH_KILLS=0 CRASH_DELAY_KILLS=0 CRASH_REPAIRS=0 CRASH_FIXED=0 CRASH_LOSSES=0
 CRASH_FAILS=()
 CRASH_IMAGES=""
 
-# The repair must be diskit's own; qemu-img's stands in only while diskit
-# has no check command, and says so.
-# has_command NAME: diskit has the subcommand NAME (commands land one by one).
+# has_command NAME: diskit has the subcommand NAME.
 has_command() { "$DISKIT" --help | grep "^  $1 " >/dev/null; }  # not -q: no SIGPIPE
 
-if has_command check; then
-  CRASH_REPAIR=("$DISKIT" check -r all)
-else
-  CRASH_REPAIR=(qemu-img check -r all)
-  echo "NOTE: diskit has no check command yet; repairing with qemu-img check -r all"
-fi
+# The repair is diskit's own; qemu-img check only judges the result.
+has_command check || fail "diskit has no check command"
+CRASH_REPAIR=("$DISKIT" check -r all)
 
 # crash_points TOTAL MAX: every point 1..TOTAL when TOTAL <= MAX, else the
 # first, the last, the few around the end and a random sample of the rest.

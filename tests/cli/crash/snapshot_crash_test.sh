@@ -3,7 +3,7 @@
 # snapshot that existed before and is not being deleted reads as before, and
 # a snapshot being created or deleted either is absent or reads complete.
 source "$(dirname "${BASH_SOURCE[0]}")/crash_lib.sh" || exit 1
-has_command snapshot || skip "diskit has no snapshot command yet"
+has_command snapshot || fail "diskit has no snapshot command"
 CRASH_IMAGES=img.qcow2
 
 # make_img CLUSTER: img.qcow2 with snapshots s1 and second-snap (taken after
