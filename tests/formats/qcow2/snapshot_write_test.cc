@@ -55,7 +55,7 @@ TEST(Qcow2SnapshotWrite, CreateApplyDeleteInOneSession) {
     ASSERT_TRUE(l->snapshot_apply("2"));
     EXPECT_SAME_BYTES(read_all(*l), st1);
     auto* q = static_cast<qcow2::Qcow2Layer*>(l.get());
-    auto cr = q->check(false, false);
+    auto cr = q->check(kCheckFixNone);
     ASSERT_TRUE(cr);
     EXPECT_EQ(cr->corruptions + cr->leaks, 0u);
   }
