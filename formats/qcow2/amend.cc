@@ -300,7 +300,13 @@ Result<void> Qcow2Layer::amend(const AmendSpec& spec, const std::function<void(d
     DK_TRY(write_header_in_place(used));
   }
 
-  if (spec.size) DK_TRY(truncate(spec.size, true));
+  if (spec.size) {
+    // qcow2_co_truncate()'s refusals, in its words.
+    if (spec.size % 512) return make_error(EINVAL, "The new size must be a multiple of 512");
+    if (!m_snaps.empty() && h.version < 3)
+      return make_error(ENOTSUP, "Can't resize a v2 image which has snapshots");
+    DK_TRY(truncate(spec.size, true));
+  }
 
   // Downgrade last, once nothing needs v3 any more.
   if (new_version < old_version) DK_TRY(amend_downgrade(sub_progress(progress, step++, total)));
