@@ -221,34 +221,46 @@ Result<Qcow2Layer::AmendSpec> parse_amend_options(const std::vector<std::pair<st
   return spec;
 }
 
-Result<void> Qcow2Layer::amend(const AmendSpec& spec, const std::function<void(double)>& progress) {
-  if (!writable()) return make_error(EROFS, m_name + ": image is opened read-only");
-  Header& h = m_info.h;
-  // The checks QEMU makes while walking its option list, before any change.
-  const uint32_t old_version = h.version;
-  uint32_t new_version = old_version;
+namespace {
+
+struct AmendTargets {
+  uint32_t version;
+  uint32_t refcount_bits;
+};
+
+// The checks QEMU makes while walking its option list, before any change.
+Result<AmendTargets> amend_targets(const Qcow2Layer::AmendSpec& spec, const Header& h, uint32_t refcount_bits) {
+  AmendTargets t{h.version, refcount_bits};
   if (spec.compat) {
     if (*spec.compat == "0.10" || *spec.compat == "v2")
-      new_version = 2;
+      t.version = 2;
     else if (*spec.compat == "1.1" || *spec.compat == "v3")
-      new_version = 3;
+      t.version = 3;
     else
       return make_error(EINVAL, "Unknown compatibility level " + *spec.compat);
   }
-  const bool has_data_file = h.incompatible_features & kIncompatDataFile;
-  if (spec.data_file && !has_data_file)
+  if (spec.data_file && !(h.incompatible_features & kIncompatDataFile))
     return make_error(EINVAL, "data-file can only be set for images that use an external data file");
-  const bool data_raw = h.autoclear_features & kAutoclearDataFileRaw;
-  if (spec.data_file_raw.value_or(false) && !data_raw)
+  if (spec.data_file_raw.value_or(false) && !(h.autoclear_features & kAutoclearDataFileRaw))
     return make_error(EINVAL, "data-file-raw cannot be set on existing images");
   if (spec.encryption) return make_error(EINVAL, "Can't amend encryption options - encryption not present");
-  uint32_t new_bits = m_refcount_bits;
   if (spec.refcount_bits) {
     const uint64_t b = *spec.refcount_bits;
     if (b == 0 || b > 64 || (b & (b - 1)))
       return make_error(EINVAL, "Refcount width must be a power of two and may not exceed 64 bits");
-    new_bits = static_cast<uint32_t>(b);
+    t.refcount_bits = static_cast<uint32_t>(b);
   }
+  return t;
+}
+
+}  // namespace
+
+Result<void> Qcow2Layer::amend(const AmendSpec& spec, const std::function<void(double)>& progress) {
+  if (!writable()) return make_error(EROFS, m_name + ": image is opened read-only");
+  Header& h = m_info.h;
+  const uint32_t old_version = h.version;
+  const AmendTargets target = DK_TRY(amend_targets(spec, h, m_refcount_bits));
+  const uint32_t new_version = target.version, new_bits = target.refcount_bits;
   const int total = (new_version != old_version) + (new_bits != m_refcount_bits);
   int step = 0;
   DK_TRY(sync_all());
@@ -462,7 +474,7 @@ Result<void> Qcow2Layer::amend_downgrade(const std::function<void(double)>& prog
   return {};
 }
 
-Result<bool> Qcow2Layer::has_compressed_clusters() {
+Result<std::vector<std::vector<uint64_t>>> Qcow2Layer::all_l1_tables() {
   std::vector<std::vector<uint64_t>> tables{m_l1};
   for (const SnapshotRecord& s : m_snaps) {
     std::vector<std::byte> buf(uint64_t(s.l1_size) * 8);
@@ -471,6 +483,11 @@ Result<bool> Qcow2Layer::has_compressed_clusters() {
     for (size_t i = 0; i < l1.size(); ++i) l1[i] = load_be64(buf.data() + i * 8);
     tables.push_back(std::move(l1));
   }
+  return tables;
+}
+
+Result<bool> Qcow2Layer::has_compressed_clusters() {
+  const auto tables = DK_TRY(all_l1_tables());
   const uint32_t esize = m_ext_l2 ? 16 : 8;
   for (const auto& l1 : tables) {
     for (uint64_t l1e : l1) {
@@ -489,14 +506,7 @@ Result<bool> Qcow2Layer::has_compressed_clusters() {
 // unallocated (plain zero with no backing file: reads as zero anyway) or an
 // allocated cluster filled with zeroes.
 Result<void> Qcow2Layer::expand_zero_clusters(const std::function<void(double)>& progress) {
-  std::vector<std::vector<uint64_t>> tables{m_l1};
-  for (const SnapshotRecord& s : m_snaps) {
-    std::vector<std::byte> buf(uint64_t(s.l1_size) * 8);
-    DK_TRY(io_read(m_file, s.l1_table_offset, buf));
-    std::vector<uint64_t> l1(s.l1_size);
-    for (size_t i = 0; i < l1.size(); ++i) l1[i] = load_be64(buf.data() + i * 8);
-    tables.push_back(std::move(l1));
-  }
+  const auto tables = DK_TRY(all_l1_tables());
   uint64_t total = 0, done = 0;
   for (const auto& l1 : tables) total += l1.size();
   for (const auto& l1 : tables) {
@@ -613,32 +623,41 @@ Result<void> Qcow2Layer::change_refcount_order(uint32_t order, const std::functi
   DK_TRY(io_write(m_file, lay.table * m_cs, tbuf));
   DK_TRY(m_file.flush());
 
-  // Switch the header to the new table and width in one write.
+  const uint64_t meta_end = lay.members.empty() ? 0 : lay.members.back() + 1;
+  DK_TRY(switch_refcount_structures(order, lay.table * m_cs, T, std::move(new_rt), meta_end));
+  DK_TRY(sync_all());
+  progress(100);
+  return {};
+}
+
+// Points the header at the new refcount table (written and flushed by the
+// caller) and width in one write, then frees the old table and blocks,
+// counted in the new structures.
+Result<void> Qcow2Layer::switch_refcount_structures(uint32_t order, uint64_t table_offset, uint64_t table_clusters,
+                                                    std::vector<uint64_t> new_rt, uint64_t meta_end) {
   const uint64_t old_used = DK_TRY(header_used_bytes());
   HeaderInfo saved = m_info;
   const std::vector<uint64_t> old_rt = m_rt;
   const uint64_t old_table = m_info.h.refcount_table_offset, old_clusters = m_info.h.refcount_table_clusters;
   m_info.h.refcount_order = order;
-  m_info.h.refcount_table_offset = lay.table * m_cs;
-  m_info.h.refcount_table_clusters = static_cast<uint32_t>(T);
+  m_info.h.refcount_table_offset = table_offset;
+  m_info.h.refcount_table_clusters = static_cast<uint32_t>(table_clusters);
   auto r = write_header_in_place(old_used);
   if (!r) {
     m_info = std::move(saved);
     return r;
   }
-  m_refcount_bits = new_bits;
-  m_rb_entries = E;
+  m_refcount_bits = 1u << order;
+  m_rb_entries = m_cs * 8 / m_refcount_bits;
   m_rt = std::move(new_rt);
   m_rb_cache = MetaCache(std::max<uint64_t>(8, (4ull << 20) / m_cs));
   m_free_cluster_index = 0;
   m_free_byte_offset = 0;
-  m_alloc_high = std::max(m_alloc_high, lay.members.empty() ? 0 : lay.members.back() + 1);
+  m_alloc_high = std::max(m_alloc_high, meta_end);
   // The old structures are now unreferenced (a crash here only leaks them).
   for (uint64_t e : old_rt)
     if (e & kRefTableOffsetMask) DK_TRY(add_refcount((e & kRefTableOffsetMask) / m_cs, -1));
   for (uint64_t i = 0; i < old_clusters; ++i) DK_TRY(add_refcount(old_table / m_cs + i, -1));
-  DK_TRY(sync_all());
-  progress(100);
   return {};
 }
 
