@@ -118,6 +118,40 @@ class Layer {
   // Rewrites the backing file name/format in the header (rebase -u, commit).
   virtual Result<void> set_backing_file(const std::string& name, const std::string& fmt);
 
+  // ---- Emptying (commit) ----
+  // Makes every guest range of this layer unallocated, so reads fall
+  // through to the backing file, freeing the space it held (QEMU's
+  // bdrv_make_empty, used by `commit` without -d). Internal snapshots keep
+  // their data. Needs a writable layer; the result is stable on disk when it
+  // returns. ENOTSUP for formats that cannot (commit then leaves the layer as
+  // it is, like qemu-img).
+  virtual Result<void> make_empty() {
+    return make_error(ENOTSUP, "'" + filename() + "': " + std::string(format_name()) +
+                                   " does not support emptying nodes");
+  }
+
+  // ---- Internal snapshots (`snapshot -c/-a/-d`) ----
+  // Each call changes the image in place, crash-safely, and is stable on disk
+  // when it returns. ENOSYS: the format has no internal snapshots.
+  // Records the current state as a new snapshot: `sn` gives the name, date,
+  // VM clock and icount; the id is the driver's (the next free number).
+  // Returns the new snapshot's id.
+  virtual Result<std::string> snapshot_create(const SnapshotInfo& sn) {
+    (void)sn;
+    return make_error(ENOSYS, "'" + m_filename + "': the format does not support internal snapshots");
+  }
+  // Reverts the current state to the snapshot whose id, or else name, is
+  // `id_or_name` (ENOENT when none), virtual size included.
+  virtual Result<void> snapshot_apply(const std::string& id_or_name) {
+    (void)id_or_name;
+    return make_error(ENOSYS, "'" + m_filename + "': the format does not support internal snapshots");
+  }
+  // Deletes the snapshot with this id and this name (ENOENT when none).
+  virtual Result<void> snapshot_delete(const std::string& id, const std::string& name) {
+    (void)id, (void)name;
+    return make_error(ENOSYS, "'" + m_filename + "': the format does not support internal snapshots");
+  }
+
  protected:
   Layer(std::string filename, bool writable)
       : m_filename(std::move(filename)), m_writable(writable) {}

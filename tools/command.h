@@ -29,5 +29,10 @@ Command add_resize(CLI::App& parent);
 Command add_rebase(CLI::App& parent);
 Command add_measure(CLI::App& parent);
 Command add_amend(CLI::App& parent);
+Command add_commit(CLI::App& parent);
+Command add_filesystems(CLI::App& parent);
+Command add_ls(CLI::App& parent);
+Command add_cat(CLI::App& parent);
+Command add_snapshot(CLI::App& parent);
 
 }  // namespace dk::tools

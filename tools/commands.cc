@@ -10,6 +10,9 @@ std::vector<Command> add_all_commands(CLI::App& app) {
       add_rebase(app),
       add_measure(app),
       add_amend(app),
+      add_commit(app),
+      add_filesystems(app), add_ls(app), add_cat(app),
+      add_snapshot(app),
   };
 }
 

@@ -98,6 +98,8 @@ class Qcow2Layer final : public Layer, public SplitCompression {
   Result<uint64_t> actual_size() const override;
   uint64_t max_transfer() const override { return 64u << 20; }
   Result<void> set_backing_file(const std::string& name, const std::string& fmt) override;
+  // empty.cc (commit): drops every L2 table of the active L1 (see Layer).
+  Result<void> make_empty() override;
 
   // Rebuilds the refcounts from the L1/L2/snapshot tables and all metadata
   // (fixes leaks and wrong counts). `leaks_fixed`/`errors_fixed` count the
@@ -250,6 +252,28 @@ class Qcow2Layer final : public Layer, public SplitCompression {
   // ---- snapshot.cc ----
   Result<void> load_snapshots();
   Result<void> select_snapshot(const std::string& id_or_name);
+
+  // ---- snapshot_write.cc: creating, applying and deleting internal snapshots ----
+ public:
+  Result<std::string> snapshot_create(const SnapshotInfo& sn) override;
+  Result<void> snapshot_apply(const std::string& id_or_name) override;
+  Result<void> snapshot_delete(const std::string& id, const std::string& name) override;
+
+ private:
+  Result<void> snapshots_writable();
+  Result<std::vector<uint64_t>> read_l1_table(uint64_t off, uint32_t entries);
+  // Clusters one walk of `l1` references (L2 tables, data, compressed), one
+  // entry per reference, sorted: QEMU counts one reference per L1 walk.
+  Result<std::vector<uint64_t>> tree_references(const std::vector<uint64_t>& l1);
+  // Fails, changing nothing, when adding `delta` (+1/-1) per listed reference
+  // would overflow a refcount or take it below zero.
+  Result<void> check_refcount_change(const std::vector<uint64_t>& refs, int delta);
+  // Adds `delta` per listed reference; clusters reaching zero go to `freed`.
+  Result<void> change_refcounts(const std::vector<uint64_t>& refs, int delta, std::vector<uint64_t>& freed);
+  // Writes `snaps` as a new snapshot table, points the header at it and frees
+  // the old one (its clusters are appended to `freed`).
+  Result<void> write_snapshot_table(std::vector<SnapshotRecord> snaps, std::vector<uint64_t>& freed);
+  Result<void> punch_freed(std::vector<uint64_t> freed);
 
   // Geometry.
   HeaderInfo m_info;

@@ -76,4 +76,17 @@ done
 # Raw-ish inputs.
 head -c 4096 /dev/zero >"$w/r.raw" && add "$w/r.raw"
 printf 'QFI\xfb' >"$w/r.raw" && add "$w/r.raw"
+# Guest disks for fuzz_mbr_gpt and fuzz_ext: partition tables and small
+# ext2/ext4 file systems (128 KiB fits -max_len).
+if command -v sfdisk >/dev/null && command -v mkfs.ext4 >/dev/null; then
+  rm -f "$w/d.raw"; truncate -s 128K "$w/d.raw"
+  printf 'label: dos\n,32,L\n,,E\n,32,L\n,32,L\n' | sfdisk -q "$w/d.raw" >/dev/null 2>&1 && add "$w/d.raw"
+  rm -f "$w/d.raw"; truncate -s 128K "$w/d.raw"
+  printf 'label: gpt\n,40,L\n,40,L\n' | sfdisk -q "$w/d.raw" >/dev/null 2>&1 && add "$w/d.raw"
+  mkdir -p "$w/t/etc" "$w/t/d"; echo host >"$w/t/etc/hostname"; ln -sf ../etc/hostname "$w/t/d/l"
+  for t in ext2 ext4; do
+    rm -f "$w/f.img"
+    mkfs.$t -q -F -b 1024 -N 16 -d "$w/t" "$w/f.img" 128K >/dev/null 2>&1 && add "$w/f.img"
+  done
+fi
 echo "seeds.sh: $n seeds in $out"

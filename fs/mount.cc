@@ -1,0 +1,25 @@
+#include "fs/mount.h"
+
+#include "fs/ext/ext.h"
+
+namespace dk::fs {
+
+bool can_open(const std::string& type) { return type == "ext2" || type == "ext3" || type == "ext4"; }
+
+Result<std::unique_ptr<FileSystem>> open_filesystem(Guest& guest, const BlockDevice& dev,
+                                                    const MountOptions& opts) {
+  auto layer = DK_TRY(guest.open_device(dev));
+  ProbeResult p = DK_TRY_CTX(probe_filesystem(*layer), "'" + dev.name + "'");
+  if (!p.found()) return make_error(EINVAL, "'" + dev.name + "': no file system found");
+  if (p.type == "ext2" || p.type == "ext3" || p.type == "ext4") {
+    ExtOpenOptions eo;
+    eo.writable = opts.writable;
+    eo.warn = opts.warn;
+    eo.device_name = dev.name;
+    return open_ext(std::move(layer), eo);
+  }
+  return make_error(ENOTSUP, "'" + dev.name + "': " + p.type +
+                                 " file systems can be detected but not read yet");
+}
+
+}  // namespace dk::fs

@@ -1,0 +1,73 @@
+// Opening the file system on a guest device: probe, then the matching
+// driver (ext2/3/4 now; FAT and ISO 9660 join here).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "fs/disk.h"
+#include "fs/probe.h"
+#include "fs/vfs.h"
+
+namespace dk::fs {
+
+struct MountOptions {
+  bool writable = false;
+  std::function<void(const std::string&)> warn;  // stderr when empty
+};
+
+// Opens the file system on `dev`. Errors name the device and what was found:
+// "'/dev/sda1': xfs file systems can be detected but not read",
+// "'/dev/sda2': no file system found".
+Result<std::unique_ptr<FileSystem>> open_filesystem(Guest& guest, const BlockDevice& dev,
+                                                    const MountOptions& opts);
+
+// Whether open_filesystem() can open a file system of this probed type.
+bool can_open(const std::string& type);
+
+}  // namespace dk::fs
+
+namespace dk::fs {
+
+// The file systems a tool or the shell has mounted on one guest, seen as
+// one tree (guestfish's mount / mounts / umount-all).
+class GuestMounts {
+ public:
+  explicit GuestMounts(Guest& guest) : m_guest(guest) {}
+
+  struct Entry {
+    std::string device;      // "/dev/sda1"
+    std::string mountpoint;  // "/", "/boot"
+    std::unique_ptr<FileSystem> fs;
+  };
+
+  Guest& guest() { return m_guest; }
+  // Opens `device` and mounts it at `mountpoint`. Any mountpoint other than
+  // "/" must be an existing directory in what is already mounted (as
+  // guestfish requires). writable: opens the file system read-write.
+  Result<void> mount(std::string_view device, std::string_view mountpoint, const MountOptions& opts);
+  // libguestfs' -i without the full inspection yet: mounts the file system
+  // that is a Linux root (/etc and /bin present, /bin a directory or a link)
+  // at / and then what its /etc/fstab names (UUID=, LABEL=, PARTUUID=,
+  // /dev/ names) where diskit can open it. ENOENT "no operating system was
+  // found" when there is no root.
+  Result<void> mount_inspected(const MountOptions& opts);
+  // Flushes every writable file system; first error wins.
+  Result<void> flush_all();
+
+  const std::vector<Entry>& entries() const { return m_entries; }
+  const Mounts& tree() const { return m_tree; }
+
+ private:
+  Guest& m_guest;
+  std::vector<Entry> m_entries;
+  Mounts m_tree;
+};
+
+// True when fs looks like a Linux root by libguestfs' rule: /etc is a
+// directory and /bin a directory or a symlink (usr-merge), plus /etc/fstab
+// or /etc/hosts.
+bool is_linux_root(FileSystem& fs);
+
+}  // namespace dk::fs

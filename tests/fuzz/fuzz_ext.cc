@@ -1,0 +1,42 @@
+// Fuzz target: the input as an ext2/3/4 file system opened read-only
+// through libext2fs and the diskit io_manager, then walked (bounded):
+// readdir, stat, readlink, reads of the first bytes of each file, statvfs,
+// and path resolution through symlinks.
+#include <cstddef>
+#include <cstdint>
+
+#include "formats/chain.h"
+#include "fs/ext/ext.h"
+#include "fs/walk.h"
+#include "tests/fuzz/fuzz_util.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static dk::fuzz::InputFile file("fuzz_ext");
+  if (!file.set(data, size)) return 0;
+  dk::fmt::OpenOptions opts;
+  opts.force_share = true;
+  auto layer = dk::fmt::open_image(file.path(), "raw", opts);
+  if (!layer) return 0;
+  dk::fs::ExtOpenOptions eo;
+  eo.warn = [](const std::string&) {};
+  auto fs = dk::fs::open_ext(std::move(*layer), eo);
+  if (!fs) return 0;
+  (void)(*fs)->statvfs();
+  dk::fs::Mounts tree;
+  if (!tree.mount("/", **fs)) return 0;
+  int budget = 2000;
+  std::vector<std::byte> buf(4096);
+  (void)dk::fs::walk(tree, "/", [&](const dk::fs::WalkEntry& e) -> dk::Result<bool> {
+    if (--budget < 0) return dk::make_error(E2BIG, "budget");
+    if (e.st.type() == dk::fs::FileType::Symlink) {
+      (void)e.inode->readlink();
+      (void)tree.resolve(e.path, true);
+    } else if (e.st.type() == dk::fs::FileType::Regular) {
+      (void)e.inode->read(0, buf);
+      (void)e.inode->read(e.st.size > 100 ? e.st.size - 100 : 0, buf);
+    }
+    return true;
+  });
+  (void)tree.resolve("/etc/../bin/sh", true);
+  return 0;
+}
