@@ -130,6 +130,56 @@ std::function<void(double)> sub_progress(const std::function<void(double)>& p, i
   };
 }
 
+// Where change_refcount_order() puts the new table and blocks: in clusters
+// free in the old structures (so a crash before the header switch leaves
+// them unreferenced), the table in the first free run long enough, each
+// block in the next free cluster; iterated until the blocks also cover the
+// clusters they and the table occupy.
+struct RefcountLayout {
+  uint64_t table = 0;  // first cluster of the table
+  uint64_t table_clusters = 0;
+  std::vector<uint64_t> indices;   // table indices that get a block, ascending
+  std::vector<uint64_t> clusters;  // the cluster of each of those blocks
+  std::vector<uint64_t> members;   // every cluster above, sorted
+  bool holds(uint64_t c) const { return std::binary_search(members.begin(), members.end(), c); }
+};
+
+Result<RefcountLayout> plan_refcount_layout(const std::vector<bool>& needed, uint64_t E, uint64_t cs,
+                                            const std::function<Result<bool>(uint64_t)>& is_free,
+                                            const std::string& name) {
+  const uint64_t max_entries = kMaxRefTableBytes / 8;
+  RefcountLayout lay;
+  for (int iter = 0;; ++iter) {
+    if (iter > 64) return make_error(EIO, name + ": refcount table layout does not converge");
+    std::vector<bool> need = needed;
+    for (uint64_t c : lay.members) {
+      if (c / E >= max_entries) return make_error(EFBIG, name + ": the new refcount table would be too large");
+      if (c / E >= need.size()) need.resize(c / E + 1);
+      need[c / E] = true;
+    }
+    std::vector<uint64_t> idx;
+    for (uint64_t i = 0; i < need.size(); ++i)
+      if (need[i]) idx.push_back(i);
+    const uint64_t T = div_round_up((idx.empty() ? 1 : idx.back() + 1) * 8, cs);
+    if (T * cs > kMaxRefTableBytes) return make_error(EFBIG, name + ": the new refcount table would be too large");
+    if (iter > 0 && T == lay.table_clusters && idx == lay.indices) return lay;
+    lay.table_clusters = T;
+    lay.indices = std::move(idx);
+    // The table: the first run of T free clusters (cluster 0 is the header).
+    uint64_t run = 0;
+    for (uint64_t c = 1; run < T; ++c) {
+      run = DK_TRY(is_free(c)) ? run + 1 : 0;
+      if (run == T) lay.table = c + 1 - T;
+    }
+    lay.clusters.clear();
+    for (uint64_t c = 1; lay.clusters.size() < lay.indices.size(); ++c)
+      if ((c < lay.table || c >= lay.table + T) && DK_TRY(is_free(c))) lay.clusters.push_back(c);
+    lay.members = lay.clusters;
+    for (uint64_t i = 0; i < T; ++i) lay.members.push_back(lay.table + i);
+    std::sort(lay.members.begin(), lay.members.end());
+  }
+}
+
 }  // namespace
 
 Result<Qcow2Layer::AmendSpec> parse_amend_options(const std::vector<std::pair<std::string, std::string>>& items) {
@@ -171,34 +221,46 @@ Result<Qcow2Layer::AmendSpec> parse_amend_options(const std::vector<std::pair<st
   return spec;
 }
 
-Result<void> Qcow2Layer::amend(const AmendSpec& spec, const std::function<void(double)>& progress) {
-  if (!writable()) return make_error(EROFS, m_name + ": image is opened read-only");
-  Header& h = m_info.h;
-  // The checks QEMU makes while walking its option list, before any change.
-  const uint32_t old_version = h.version;
-  uint32_t new_version = old_version;
+namespace {
+
+struct AmendTargets {
+  uint32_t version;
+  uint32_t refcount_bits;
+};
+
+// The checks QEMU makes while walking its option list, before any change.
+Result<AmendTargets> amend_targets(const Qcow2Layer::AmendSpec& spec, const Header& h, uint32_t refcount_bits) {
+  AmendTargets t{h.version, refcount_bits};
   if (spec.compat) {
     if (*spec.compat == "0.10" || *spec.compat == "v2")
-      new_version = 2;
+      t.version = 2;
     else if (*spec.compat == "1.1" || *spec.compat == "v3")
-      new_version = 3;
+      t.version = 3;
     else
       return make_error(EINVAL, "Unknown compatibility level " + *spec.compat);
   }
-  const bool has_data_file = h.incompatible_features & kIncompatDataFile;
-  if (spec.data_file && !has_data_file)
+  if (spec.data_file && !(h.incompatible_features & kIncompatDataFile))
     return make_error(EINVAL, "data-file can only be set for images that use an external data file");
-  const bool data_raw = h.autoclear_features & kAutoclearDataFileRaw;
-  if (spec.data_file_raw.value_or(false) && !data_raw)
+  if (spec.data_file_raw.value_or(false) && !(h.autoclear_features & kAutoclearDataFileRaw))
     return make_error(EINVAL, "data-file-raw cannot be set on existing images");
   if (spec.encryption) return make_error(EINVAL, "Can't amend encryption options - encryption not present");
-  uint32_t new_bits = m_refcount_bits;
   if (spec.refcount_bits) {
     const uint64_t b = *spec.refcount_bits;
     if (b == 0 || b > 64 || (b & (b - 1)))
       return make_error(EINVAL, "Refcount width must be a power of two and may not exceed 64 bits");
-    new_bits = static_cast<uint32_t>(b);
+    t.refcount_bits = static_cast<uint32_t>(b);
   }
+  return t;
+}
+
+}  // namespace
+
+Result<void> Qcow2Layer::amend(const AmendSpec& spec, const std::function<void(double)>& progress) {
+  if (!writable()) return make_error(EROFS, m_name + ": image is opened read-only");
+  Header& h = m_info.h;
+  const uint32_t old_version = h.version;
+  const AmendTargets target = DK_TRY(amend_targets(spec, h, m_refcount_bits));
+  const uint32_t new_version = target.version, new_bits = target.refcount_bits;
   const int total = (new_version != old_version) + (new_bits != m_refcount_bits);
   int step = 0;
   DK_TRY(sync_all());
@@ -250,7 +312,13 @@ Result<void> Qcow2Layer::amend(const AmendSpec& spec, const std::function<void(d
     DK_TRY(write_header_in_place(used));
   }
 
-  if (spec.size) DK_TRY(truncate(spec.size, true));
+  if (spec.size) {
+    // qcow2_co_truncate()'s refusals, in its words.
+    if (spec.size % 512) return make_error(EINVAL, "The new size must be a multiple of 512");
+    if (!m_snaps.empty() && h.version < 3)
+      return make_error(ENOTSUP, "Can't resize a v2 image which has snapshots");
+    DK_TRY(truncate(spec.size, true));
+  }
 
   // Downgrade last, once nothing needs v3 any more.
   if (new_version < old_version) DK_TRY(amend_downgrade(sub_progress(progress, step++, total)));
@@ -406,7 +474,7 @@ Result<void> Qcow2Layer::amend_downgrade(const std::function<void(double)>& prog
   return {};
 }
 
-Result<bool> Qcow2Layer::has_compressed_clusters() {
+Result<std::vector<std::vector<uint64_t>>> Qcow2Layer::all_l1_tables() {
   std::vector<std::vector<uint64_t>> tables{m_l1};
   for (const SnapshotRecord& s : m_snaps) {
     std::vector<std::byte> buf(uint64_t(s.l1_size) * 8);
@@ -415,6 +483,11 @@ Result<bool> Qcow2Layer::has_compressed_clusters() {
     for (size_t i = 0; i < l1.size(); ++i) l1[i] = load_be64(buf.data() + i * 8);
     tables.push_back(std::move(l1));
   }
+  return tables;
+}
+
+Result<bool> Qcow2Layer::has_compressed_clusters() {
+  const auto tables = DK_TRY(all_l1_tables());
   const uint32_t esize = m_ext_l2 ? 16 : 8;
   for (const auto& l1 : tables) {
     for (uint64_t l1e : l1) {
@@ -433,14 +506,7 @@ Result<bool> Qcow2Layer::has_compressed_clusters() {
 // unallocated (plain zero with no backing file: reads as zero anyway) or an
 // allocated cluster filled with zeroes.
 Result<void> Qcow2Layer::expand_zero_clusters(const std::function<void(double)>& progress) {
-  std::vector<std::vector<uint64_t>> tables{m_l1};
-  for (const SnapshotRecord& s : m_snaps) {
-    std::vector<std::byte> buf(uint64_t(s.l1_size) * 8);
-    DK_TRY(io_read(m_file, s.l1_table_offset, buf));
-    std::vector<uint64_t> l1(s.l1_size);
-    for (size_t i = 0; i < l1.size(); ++i) l1[i] = load_be64(buf.data() + i * 8);
-    tables.push_back(std::move(l1));
-  }
+  const auto tables = DK_TRY(all_l1_tables());
   uint64_t total = 0, done = 0;
   for (const auto& l1 : tables) total += l1.size();
   for (const auto& l1 : tables) {
@@ -530,81 +596,68 @@ Result<void> Qcow2Layer::change_refcount_order(uint32_t order, const std::functi
     }
     progress(40.0 * (r + 1) / m_rt.size());
   }
-  // Lay out [table][blocks] from `start` until the blocks also cover themselves.
-  const uint64_t start = end;
-  uint64_t T = 0;
-  std::vector<uint64_t> blocks;  // new table indices that get a block, ascending
-  for (int iter = 0;; ++iter) {
-    if (iter > 64) return make_error(EIO, m_name + ": refcount table layout does not converge");
-    const uint64_t region_end = start + T + blocks.size();
-    std::vector<bool> need = needed;
-    if (region_end > start) {
-      if ((region_end - 1) / E >= max_entries)
-        return make_error(EFBIG, m_name + ": the new refcount table would be too large");
-      need.resize(std::max<uint64_t>(need.size(), (region_end - 1) / E + 1));
-      for (uint64_t i = start / E; i <= (region_end - 1) / E; ++i) need[i] = true;
-    }
-    std::vector<uint64_t> nb;
-    for (uint64_t i = 0; i < need.size(); ++i)
-      if (need[i]) nb.push_back(i);
-    const uint64_t entries = nb.empty() ? 1 : nb.back() + 1;
-    const uint64_t nT = div_round_up(entries * 8, m_cs);
-    if (nT == T && nb == blocks) break;
-    T = nT;
-    blocks = std::move(nb);
-  }
-  if (T * m_cs > kMaxRefTableBytes) return make_error(EFBIG, m_name + ": the new refcount table would be too large");
-  const uint64_t region_end = start + T + blocks.size();
+  auto is_free = [&](uint64_t c) -> Result<bool> { return c >= end || DK_TRY(get_refcount(c)) == 0; };
+  const RefcountLayout lay = DK_TRY(plan_refcount_layout(needed, E, m_cs, is_free, m_name));
+  const uint64_t T = lay.table_clusters;
   // Pass 2: write the blocks, then the table, then flush.
   std::vector<uint64_t> new_rt(T * m_cs / 8, 0);
   std::vector<std::byte> blk(m_cs);
-  for (size_t i = 0; i < blocks.size(); ++i) {
+  for (size_t i = 0; i < lay.indices.size(); ++i) {
     std::fill(blk.begin(), blk.end(), std::byte{0});
-    const uint64_t first = blocks[i] * E;
+    const uint64_t first = lay.indices[i] * E;
     for (uint64_t c = first; c < first + E; ++c) {
       uint64_t v = 0;
-      if (c >= start && c < region_end)
+      if (lay.holds(c))
         v = 1;
       else if (c < end)
         v = DK_TRY(get_refcount(c));
       if (v) rc_put(blk.data(), c - first, new_bits, v);
     }
-    const uint64_t at = (start + T + i) * m_cs;
+    const uint64_t at = lay.clusters[i] * m_cs;
     DK_TRY(io_write(m_file, at, blk));
-    new_rt[blocks[i]] = at;
-    progress(40 + 50.0 * (i + 1) / blocks.size());
+    new_rt[lay.indices[i]] = at;
+    progress(40 + 50.0 * (i + 1) / lay.indices.size());
   }
   std::vector<std::byte> tbuf(T * m_cs);
   for (size_t i = 0; i < new_rt.size(); ++i) store_be64(tbuf.data() + i * 8, new_rt[i]);
-  DK_TRY(io_write(m_file, start * m_cs, tbuf));
+  DK_TRY(io_write(m_file, lay.table * m_cs, tbuf));
   DK_TRY(m_file.flush());
 
-  // Switch the header to the new table and width in one write.
+  const uint64_t meta_end = lay.members.empty() ? 0 : lay.members.back() + 1;
+  DK_TRY(switch_refcount_structures(order, lay.table * m_cs, T, std::move(new_rt), meta_end));
+  DK_TRY(sync_all());
+  progress(100);
+  return {};
+}
+
+// Points the header at the new refcount table (written and flushed by the
+// caller) and width in one write, then frees the old table and blocks,
+// counted in the new structures.
+Result<void> Qcow2Layer::switch_refcount_structures(uint32_t order, uint64_t table_offset, uint64_t table_clusters,
+                                                    std::vector<uint64_t> new_rt, uint64_t meta_end) {
   const uint64_t old_used = DK_TRY(header_used_bytes());
   HeaderInfo saved = m_info;
   const std::vector<uint64_t> old_rt = m_rt;
   const uint64_t old_table = m_info.h.refcount_table_offset, old_clusters = m_info.h.refcount_table_clusters;
   m_info.h.refcount_order = order;
-  m_info.h.refcount_table_offset = start * m_cs;
-  m_info.h.refcount_table_clusters = static_cast<uint32_t>(T);
+  m_info.h.refcount_table_offset = table_offset;
+  m_info.h.refcount_table_clusters = static_cast<uint32_t>(table_clusters);
   auto r = write_header_in_place(old_used);
   if (!r) {
     m_info = std::move(saved);
     return r;
   }
-  m_refcount_bits = new_bits;
-  m_rb_entries = E;
+  m_refcount_bits = 1u << order;
+  m_rb_entries = m_cs * 8 / m_refcount_bits;
   m_rt = std::move(new_rt);
   m_rb_cache = MetaCache(std::max<uint64_t>(8, (4ull << 20) / m_cs));
   m_free_cluster_index = 0;
   m_free_byte_offset = 0;
-  m_alloc_high = std::max(m_alloc_high, region_end);
+  m_alloc_high = std::max(m_alloc_high, meta_end);
   // The old structures are now unreferenced (a crash here only leaks them).
   for (uint64_t e : old_rt)
     if (e & kRefTableOffsetMask) DK_TRY(add_refcount((e & kRefTableOffsetMask) / m_cs, -1));
   for (uint64_t i = 0; i < old_clusters; ++i) DK_TRY(add_refcount(old_table / m_cs + i, -1));
-  DK_TRY(sync_all());
-  progress(100);
   return {};
 }
 

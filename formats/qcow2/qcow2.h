@@ -150,6 +150,9 @@ class Qcow2Layer final : public Layer, public SplitCompression, public HostMappe
   Result<void> expand_zero_clusters(const std::function<void(double)>& progress);
   Result<void> expand_zero_in_l2(uint64_t l2_offset);
   Result<bool> has_compressed_clusters();
+  Result<std::vector<std::vector<uint64_t>>> all_l1_tables();
+  Result<void> switch_refcount_structures(uint32_t order, uint64_t table_offset, uint64_t table_clusters,
+                                          std::vector<uint64_t> new_rt, uint64_t meta_end);
   Result<std::pair<uint64_t, uint64_t>> write_snapshot_table_v3();
   Result<void> write_header_in_place(uint64_t old_used);
   Result<uint64_t> header_used_bytes();

@@ -58,9 +58,18 @@ amend_case() {
   fi
   local s
   for s in $(qemu-img snapshot -l orig.qcow2 | awk 'NR > 2 {print $2}'); do
+    # (A snapshot reads at the current size: compare with the original only when it is unchanged.)
     qemu-img convert -O raw -l "snapshot.name=$s" orig.qcow2 a.raw
+    qemu-img convert -O raw -l "snapshot.name=$s" want.qcow2 w.raw
     qemu-img convert -O raw -l "snapshot.name=$s" got.qcow2 b.raw
-    cmp -s a.raw b.raw || fail "snapshot $s content changed by amend $name ($opts)"
+    # qemu-img 7.2's downgrade zeroes clusters a snapshot still shares
+    # (the snapshot's content changes, check reports OFLAG_COPIED errors):
+    # diskit's snapshots must keep their content instead.
+    if [[ $opts == *size=* ]]; then
+      cmp -s w.raw b.raw || fail "snapshot $s differs from qemu-img's after amend $name ($opts)"
+    else
+      cmp -s a.raw b.raw || fail "snapshot $s content changed by amend $name ($opts)"
+    fi
   done
 }
 
@@ -122,6 +131,9 @@ amend_case r-bool "" data lazy_refcounts=maybe
 amend_case r-size "" data size=abc
 amend_case r-create-only "" data cluster_size=4k
 amend_case r-unknown "" data foo=1
+amend_case r-size-512 "" data size=5000000
+amend_case r-v2-snap-size "-o compat=0.10" data_snaps size=8M
+amend_case snap-grow "" data_snaps size=8M
 
 # Persistent bitmaps cannot live in a v2 image: qemu-img 7.2 keeps their
 # directory where nothing reads it (leaking its clusters); diskit refuses.
