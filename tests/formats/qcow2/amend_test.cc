@@ -47,7 +47,7 @@ TEST(Qcow2Amend, RefcountWidthKeepsImageConsistent) {
     ASSERT_FALSE(seen.empty());
     EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
     EXPECT_EQ(seen.back(), 100.0);
-    auto c = q->check(false, false);
+    auto c = q->check(kCheckFixNone);
     ASSERT_TRUE(c) << c.error().message;
     EXPECT_EQ(c->corruptions + c->leaks + c->check_errors, 0u);
   }
