@@ -64,13 +64,17 @@ Result<void> Qcow2Layer::make_empty() {
 Result<void> Qcow2Layer::sync_and_punch() {
   const auto freed = m_pending_free;
   DK_TRY(sync_all());
+  bool punched = false;
   for (const auto& [off, bytes] : freed) {
     for (uint64_t c = off / m_cs; c <= (off + bytes - 1) / m_cs; ++c) {
       if (DK_TRY(get_refcount(c)) != 0) continue;
       // A freed but unreferenced cluster may go; ignore file systems without hole punching.
       (void)m_file.punch_hole(c * m_cs, m_cs);
+      punched = true;
     }
   }
+  // Nothing may stay unflushed once the command reports success.
+  if (punched) DK_TRY(m_file.flush());
   return {};
 }
 

@@ -197,12 +197,15 @@ Result<void> Qcow2Layer::write_snapshot_table(std::vector<SnapshotRecord> snaps,
 Result<void> Qcow2Layer::punch_freed(std::vector<uint64_t> freed) {
   // Like QEMU's discard of freed snapshot clusters: gives the space back to
   // the host. Only an optimization, so failures are ignored.
+  // The refcounts saying they are free are stable already; the flush after
+  // makes the command's last host change stable before it reports success.
   std::sort(freed.begin(), freed.end());
   for (size_t i = 0, j; i < freed.size(); i = j) {
     for (j = i + 1; j < freed.size() && freed[j] == freed[j - 1] + 1; ++j) {
     }
     (void)m_file.punch_hole(freed[i] * m_cs, (j - i) * m_cs);
   }
+  if (!freed.empty()) DK_TRY(m_file.flush());
   return {};
 }
 
