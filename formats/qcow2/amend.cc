@@ -94,35 +94,6 @@ uint64_t used_bytes(std::span<const std::byte> cluster) {
   return std::min<uint64_t>(cluster.size(), last + 8);
 }
 
-uint64_t rc_get(const std::byte* b, uint64_t idx, uint32_t bits) {
-  switch (bits) {
-    case 8: return static_cast<uint8_t>(b[idx]);
-    case 16: return load_be16(b + idx * 2);
-    case 32: return load_be32(b + idx * 4);
-    case 64: return load_be64(b + idx * 8);
-    default: {
-      // Sub-byte widths fill each byte from its least significant bit, as QEMU.
-      const uint64_t bit = idx * bits;
-      return (static_cast<uint8_t>(b[bit / 8]) >> (bit % 8)) & ((1u << bits) - 1);
-    }
-  }
-}
-
-void rc_put(std::byte* b, uint64_t idx, uint32_t bits, uint64_t v) {
-  switch (bits) {
-    case 8: b[idx] = static_cast<std::byte>(v); return;
-    case 16: store_be16(b + idx * 2, static_cast<uint16_t>(v)); return;
-    case 32: store_be32(b + idx * 4, static_cast<uint32_t>(v)); return;
-    case 64: store_be64(b + idx * 8, v); return;
-    default: {
-      const uint64_t bit = idx * bits;
-      const uint8_t mask = static_cast<uint8_t>(((1u << bits) - 1) << (bit % 8));
-      const uint8_t old = static_cast<uint8_t>(b[bit / 8]);
-      b[bit / 8] = static_cast<std::byte>((old & ~mask) | ((v << (bit % 8)) & mask));
-    }
-  }
-}
-
 // Maps a step's own 0..100 onto its share of the whole amend.
 std::function<void(double)> sub_progress(const std::function<void(double)>& p, int index, int total) {
   return [p, index, total](double x) {
@@ -579,7 +550,7 @@ Result<void> Qcow2Layer::change_refcount_order(uint32_t order, const std::functi
     if (!rb) continue;
     CacheEntry* b = DK_TRY(rb_load(rb));
     for (uint64_t k = 0; k < m_rb_entries; ++k) {
-      const uint64_t v = rc_get(b->data.data(), k, m_refcount_bits);
+      const uint64_t v = refcount_entry(b->data.data(), k, m_refcount_bits);
       if (!v) continue;
       const uint64_t c = r * m_rb_entries + k;
       if (v > new_max) {
@@ -611,7 +582,7 @@ Result<void> Qcow2Layer::change_refcount_order(uint32_t order, const std::functi
         v = 1;
       else if (c < end)
         v = DK_TRY(get_refcount(c));
-      if (v) rc_put(blk.data(), c - first, new_bits, v);
+      if (v) set_refcount_entry(blk.data(), c - first, new_bits, v);
     }
     const uint64_t at = lay.clusters[i] * m_cs;
     DK_TRY(io_write(m_file, at, blk));

@@ -41,34 +41,6 @@ std::string printf_str(const char* f, ...) {
 
 using ull = unsigned long long;
 
-uint64_t get_count(const std::byte* b, uint64_t idx, uint32_t bits) {
-  switch (bits) {
-    case 8: return static_cast<uint8_t>(b[idx]);
-    case 16: return load_be16(b + idx * 2);
-    case 32: return load_be32(b + idx * 4);
-    case 64: return load_be64(b + idx * 8);
-    default: {
-      uint64_t bit = idx * bits;
-      return (static_cast<uint8_t>(b[bit / 8]) >> (bit % 8)) & ((1u << bits) - 1);
-    }
-  }
-}
-
-void put_count(std::byte* b, uint64_t idx, uint32_t bits, uint64_t v) {
-  switch (bits) {
-    case 8: b[idx] = static_cast<std::byte>(v); return;
-    case 16: store_be16(b + idx * 2, static_cast<uint16_t>(v)); return;
-    case 32: store_be32(b + idx * 4, static_cast<uint32_t>(v)); return;
-    case 64: store_be64(b + idx * 8, v); return;
-    default: {
-      uint64_t bit = idx * bits;
-      uint8_t old = static_cast<uint8_t>(b[bit / 8]);
-      uint8_t mask = static_cast<uint8_t>(((1u << bits) - 1) << (bit % 8));
-      b[bit / 8] = static_cast<std::byte>((old & ~mask) | ((v << (bit % 8)) & mask));
-    }
-  }
-}
-
 }  // namespace
 
 class Checker {
@@ -436,7 +408,7 @@ Result<uint64_t> Checker::stored_refcount(uint64_t c) {
     m_last_rb = r;
     m_last_data = e->data.data();
   }
-  return get_count(m_last_data, c & (q.m_rb_entries - 1), q.m_refcount_bits);
+  return refcount_entry(m_last_data, c & (q.m_rb_entries - 1), q.m_refcount_bits);
 }
 
 // compare_refcounts().
@@ -515,7 +487,7 @@ Result<bool> Checker::write_refblocks(uint64_t first, uint64_t end, std::vector<
     }
     std::vector<std::byte> blk(m_cs);
     for (uint64_t k = start; k < std::min<uint64_t>(start + E, m_ref.size()); ++k)
-      if (m_ref[k]) put_count(blk.data(), k - start, q.m_refcount_bits, m_ref[k]);
+      if (m_ref[k]) set_refcount_entry(blk.data(), k - start, q.m_refcount_bits, m_ref[k]);
     DK_TRY(q.io_write(q.m_file, rb_off, blk));
     c = start + E - 1;
   }

@@ -324,6 +324,11 @@ Result<std::vector<std::byte>> compress_cluster(uint8_t type, std::span<const st
 // Decompresses into exactly out.size() bytes; input may carry trailing bytes.
 Result<void> decompress_cluster(uint8_t type, std::span<const std::byte> in, std::span<std::byte> out);
 
+// refcount.cc: entry idx of a refcount block whose entries are `bits` wide
+// (sub-byte widths fill each byte from its least significant bit, as QEMU).
+uint64_t refcount_entry(const std::byte* block, uint64_t idx, uint32_t bits);
+void set_refcount_entry(std::byte* block, uint64_t idx, uint32_t bits, uint64_t v);
+
 // create.cc
 Result<void> create(const std::string& path, const CreateSpec& spec);
 extern const OptionDesc kCreateOptions[];

@@ -10,9 +10,7 @@
 
 namespace dk::fmt::qcow2 {
 
-namespace {
-
-uint64_t get_entry(const std::byte* b, uint64_t idx, uint32_t bits) {
+uint64_t refcount_entry(const std::byte* b, uint64_t idx, uint32_t bits) {
   switch (bits) {
     case 8: return static_cast<uint8_t>(b[idx]);
     case 16: return load_be16(b + idx * 2);
@@ -25,7 +23,7 @@ uint64_t get_entry(const std::byte* b, uint64_t idx, uint32_t bits) {
   }
 }
 
-void put_entry(std::byte* b, uint64_t idx, uint32_t bits, uint64_t v) {
+void set_refcount_entry(std::byte* b, uint64_t idx, uint32_t bits, uint64_t v) {
   switch (bits) {
     case 8: b[idx] = static_cast<std::byte>(v); return;
     case 16: store_be16(b + idx * 2, static_cast<uint16_t>(v)); return;
@@ -40,15 +38,13 @@ void put_entry(std::byte* b, uint64_t idx, uint32_t bits, uint64_t v) {
   }
 }
 
-}  // namespace
-
 Result<uint64_t> Qcow2Layer::get_refcount(uint64_t cluster) {
   uint64_t rt_index = cluster / m_rb_entries;
   if (rt_index >= m_rt.size()) return 0;
   uint64_t rb = m_rt[rt_index] & kRefTableOffsetMask;
   if (rb == 0) return 0;
   CacheEntry* e = DK_TRY(rb_load(rb));
-  return get_entry(e->data.data(), cluster % m_rb_entries, m_refcount_bits);
+  return refcount_entry(e->data.data(), cluster % m_rb_entries, m_refcount_bits);
 }
 
 Result<void> Qcow2Layer::set_refcount(uint64_t cluster, uint64_t value) {
@@ -62,7 +58,7 @@ Result<void> Qcow2Layer::set_refcount(uint64_t cluster, uint64_t value) {
     return make_error(EIO, m_name + ": no refcount block covers cluster " + std::to_string(cluster));
   }
   CacheEntry* e = DK_TRY(rb_load(m_rt[rt_index] & kRefTableOffsetMask));
-  put_entry(e->data.data(), cluster % m_rb_entries, m_refcount_bits, value);
+  set_refcount_entry(e->data.data(), cluster % m_rb_entries, m_refcount_bits, value);
   e->dirty = true;
   if (value == 0 && cluster < m_free_cluster_index) m_free_cluster_index = cluster;
   return {};
@@ -82,7 +78,7 @@ Result<uint64_t> Qcow2Layer::file_end_cluster() {
 
 Result<void> Qcow2Layer::create_refblock(uint64_t rt_index, uint64_t cluster) {
   std::vector<std::byte> data(m_cs);
-  if (cluster / m_rb_entries == rt_index) put_entry(data.data(), cluster % m_rb_entries, m_refcount_bits, 1);
+  if (cluster / m_rb_entries == rt_index) set_refcount_entry(data.data(), cluster % m_rb_entries, m_refcount_bits, 1);
   DK_TRY(io_write(m_file, cluster * m_cs, data));
   // The block must be on disk before the table points at it.
   DK_TRY(m_file.flush());
@@ -194,7 +190,7 @@ Result<void> Qcow2Layer::refcount_area(uint64_t cover_start, uint64_t cover_end)
     uint64_t r = new_blocks[i];
     std::vector<std::byte> blk(m_cs);
     for (uint64_t c = std::max(start, r * E); c < std::min(region_end, (r + 1) * E); ++c)
-      put_entry(blk.data(), c % E, m_refcount_bits, 1);
+      set_refcount_entry(blk.data(), c % E, m_refcount_bits, 1);
     DK_TRY(io_write(m_file, (start + T + i) * m_cs, blk));
   }
   std::vector<uint64_t> rt = m_rt;
