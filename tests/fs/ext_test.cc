@@ -211,7 +211,7 @@ TEST_F(ExtTest, JournalNeedingRecovery) {
 // debugfs' journal_write logs a block without applying it: the file system
 // needs recovery and only a replay shows the new contents.
 TEST_F(ExtTest, JournalReplayedInMemory) {
-  if (!have("debugfs")) GTEST_SKIP();
+  if (!have("debugfs")) GTEST_SKIP() << "debugfs (e2fsprogs) is not installed";
   std::string cmd = "cd " + dir + " && blk=$(debugfs -R 'blocks /etc/hostname' img 2>/dev/null | tr -dc 0-9) && "
                     "printf 'replayed!\\n' > blk && truncate -s 1024 blk && "
                     "printf 'jo\\njw -b '$blk' blk\\njc\\n' | debugfs -w -f - img >/dev/null 2>&1";
