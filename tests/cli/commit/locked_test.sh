@@ -17,12 +17,14 @@ hold() {  # hold [-r] IMG: qemu-io keeps IMG open until release
   qemu-io -f qcow2 "$@" <hold.fifo >/dev/null 2>&1 &
   HOLDER=$!
   exec 9>hold.fifo
-  # Wait until qemu-io has the image open (its lock is visible to qemu-img).
-  for _ in $(seq 50); do
-    if [ "$1" = -r ] || ! qemu-img info "${@: -1}" >/dev/null 2>&1; then break; fi
+  # Wait until qemu-io's lock on the image shows in /proc/locks (a fixed
+  # sleep lost the race on a loaded machine).
+  local ino; ino=$(stat -c %i "${@: -1}")
+  for _ in $(seq 100); do
+    grep -q ":$ino " /proc/locks && return 0
     sleep 0.1
   done
-  sleep 0.3
+  fail "qemu-io did not lock ${*: -1} within 10 s"
 }
 release() { echo quit >&9; exec 9>&-; wait "$HOLDER" || true; HOLDER=; }
 trap 'exec 9>&- 2>/dev/null; [ -z "$HOLDER" ] || kill $HOLDER 2>/dev/null || true; rm -rf "$T"' EXIT
