@@ -22,6 +22,40 @@ struct InspectCmdOptions {
   bool no_icon = false;
 };
 
+// Guest strings may hold any bytes: invalid UTF-8 becomes U+FFFD, and for
+// XML the control characters XML 1.0 forbids are dropped, so both outputs
+// always parse.
+std::string valid_utf8(const std::string& s, bool xml) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (!xml || c >= 0x20 || c == '\t' || c == '\n' || c == '\r') out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    if (ok && len >= 3) {
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      // No overlong forms, surrogates or code points past U+10FFFF.
+      if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) || (c == 0xf0 && c1 < 0x90) ||
+          (c == 0xf4 && c1 >= 0x90))
+        ok = false;
+    }
+    if (ok) {
+      out.append(s, i, len);
+      i += len;
+    } else {
+      out += "\xef\xbf\xbd";
+      ++i;
+    }
+  }
+  return out;
+}
+
 // virt-inspector writes through libxml2's text writer with a two-space
 // indent; this writes the same bytes for the elements it uses.
 class XmlWriter {
@@ -62,9 +96,9 @@ class XmlWriter {
   }
   // xmlEncodeSpecialChars for text; attribute values also escape
   // newlines and tabs as libxml2's attribute serializer does.
-  static std::string escape(const std::string& s, bool attr) {
+  static std::string escape(const std::string& raw, bool attr) {
     std::string out;
-    for (char c : s) {
+    for (char c : valid_utf8(raw, true)) {
       switch (c) {
         case '<': out += "&lt;"; break;
         case '>': out += "&gt;"; break;
@@ -227,7 +261,7 @@ Result<int> run_inspect(const CLI::App& app, InspectCmdOptions& o) {
     nlohmann::ordered_json j;
     j["operatingsystems"] = nlohmann::ordered_json::array();
     for (auto& in : out) j["operatingsystems"].push_back(json_os(in));
-    std::printf("%s\n", j.dump(4).c_str());
+    std::printf("%s\n", j.dump(4, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
     return 0;
   }
   XmlWriter x;

@@ -80,6 +80,9 @@ Result<std::vector<Application>> list_applications(const Mounts& tree, const OsI
       apps = inspect::parse_apk_installed(text);
     }
   }
+  for (Application& a : apps) inspect::cut_at_nul(a);
+  // A package without a name is no package (libguestfs asserts on one).
+  std::erase_if(apps, [](const Application& a) { return a.name.empty(); });
   std::stable_sort(apps.begin(), apps.end(), [](const Application& a, const Application& b) {
     return std::strcmp(a.name.c_str(), b.name.c_str()) < 0;
   });

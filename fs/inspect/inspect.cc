@@ -239,13 +239,16 @@ OsInfo to_os_info(const Found& f, const inspect::DeviceResolver& resolver) {
   os.hostname = d.hostname.value_or("unknown");
   os.package_format = d.package_format.value_or("unknown");
   os.package_management = d.package_management.value_or("unknown");
+  for (std::string* f : {&os.distro, &os.product_name, &os.arch, &os.hostname}) inspect::cut_at_nul(*f);
   os.osinfo = inspect::osinfo_of(os.type, os.distro, os.major_version, os.minor_version);
   // inspect-get-mountpoints / inspect-get-filesystems.
   if (d.fstab.empty()) {
     os.mountpoints.emplace_back("/", f.device);
     os.filesystems.push_back(resolver.describe(f.device));
   } else {
-    for (auto& [dev, mp] : d.fstab) {
+    for (auto [dev, mp] : d.fstab) {
+      inspect::cut_at_nul(dev);
+      inspect::cut_at_nul(mp);
       if (!mp.empty() && mp[0] == '/') os.mountpoints.emplace_back(mp, dev);
       os.filesystems.push_back(resolver.describe(dev));
     }

@@ -524,6 +524,17 @@ std::vector<Application> parse_apk_installed(std::string_view text) {
   return apps;
 }
 
+void cut_at_nul(std::string& s) {
+  size_t z = s.find('\0');
+  if (z != std::string::npos) s.resize(z);
+}
+
+void cut_at_nul(Application& a) {
+  for (std::string* f : {&a.name, &a.display_name, &a.version, &a.release, &a.arch, &a.install_path, &a.trans_path,
+                         &a.publisher, &a.url, &a.source_package, &a.summary, &a.description})
+    cut_at_nul(*f);
+}
+
 std::string elf_arch(std::span<const std::byte> head) {
   if (head.size() < 20) return {};
   auto b = [&](size_t i) { return static_cast<uint8_t>(head[i]); };

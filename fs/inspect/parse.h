@@ -111,6 +111,11 @@ std::optional<Application> parse_pacman_desc(std::string_view text);
 // /lib/apk/db/installed.
 std::vector<Application> parse_apk_installed(std::string_view text);
 
+// Cuts s at its first NUL byte: libguestfs hands strings to C callers, so
+// a NUL in a guest file ends the value there.
+void cut_at_nul(std::string& s);
+void cut_at_nul(Application& app);
+
 // The architecture libguestfs names for the ELF header at the start of
 // `head` ("x86_64", "i386", "aarch64", "ppc64le", "riscv64", ...); empty
 // when it is no ELF executable, shared object or relocatable file.
