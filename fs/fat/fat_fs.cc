@@ -23,6 +23,10 @@ FatFs::FatFs(std::unique_ptr<fmt::Layer> dev, const Geometry& g, bool writable, 
   m_root->name = "/";
 }
 
+FatFs::~FatFs() {
+  if (m_writable) (void)flush();
+}
+
 tl::unexpected<Error> FatFs::corrupt(const std::string& what) const {
   return make_error(EIO, "'" + m_name + "': corrupt FAT file system: " + what);
 }

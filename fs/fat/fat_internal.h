@@ -61,6 +61,8 @@ class FatFs final : public FileSystem {
  public:
   FatFs(std::unique_ptr<fmt::Layer> dev, const Geometry& g, bool writable, std::string name,
         std::function<void(const std::string&)> warn);
+  // Writes what is still queued (errors are lost here: tools call flush()).
+  ~FatFs() override;
 
   std::string_view type_name() const override { return "vfat"; }
   Result<InodePtr> root() override;
