@@ -255,6 +255,25 @@ Result<void> FatFs::write_chain(const std::vector<uint32_t>& chain, uint64_t off
   });
 }
 
+Result<void> FatFs::zero_chain(const std::vector<uint32_t>& chain, uint64_t from, uint64_t to) {
+  DK_TRY(require_writable());
+  const uint64_t cs = m_g.cluster_size;
+  while (from < to) {
+    uint64_t idx = from / cs;
+    if (idx >= chain.size()) return corrupt("write past the end of a cluster chain");
+    uint64_t run_end = idx + 1;
+    while (run_end < chain.size() && chain[run_end] == chain[run_end - 1] + 1) ++run_end;
+    uint64_t len = std::min(to - from, run_end * cs - from);
+    uint64_t dev_off = m_g.cluster_offset(chain[idx]) + from % cs;
+    if (!range_within(dev_off, len, m_dev->size()))
+      return corrupt("cluster " + std::to_string(chain[idx]) + " lies beyond the end of the device");
+    auto r = m_dev->write_zeroes(dev_off, len);
+    if (!r) return make_error(r.error().with_context("'" + m_name + "'"));
+    from += len;
+  }
+  return {};
+}
+
 Result<void> FatFs::zero_clusters(const std::vector<uint32_t>& clusters) {
   DK_TRY(require_writable());
   for (uint32_t c : clusters) {

@@ -98,6 +98,8 @@ class FatFs final : public FileSystem {
   Result<void> read_chain(const std::vector<uint32_t>& chain, uint64_t off, std::span<std::byte> out);
   Result<void> write_chain(const std::vector<uint32_t>& chain, uint64_t off, std::span<const std::byte> in);
   Result<void> zero_clusters(const std::vector<uint32_t>& clusters);
+  // Makes bytes [from, to) of the chain read as zeros.
+  Result<void> zero_chain(const std::vector<uint32_t>& chain, uint64_t from, uint64_t to);
 
   // Bumped by every metadata change, so cached directory listings are re-read.
   uint64_t generation() const { return m_gen; }
@@ -188,7 +190,9 @@ class FatInode final : public Inode {
   Result<bool> dir_empty(uint32_t cluster, const std::string& name);
   // EINVAL when directory `moved` is `this` directory or one of its ancestors.
   Result<void> check_not_ancestor(uint32_t moved);
-  Result<void> set_size(Node& n, uint64_t size);
+  // Grows or shrinks the file; bytes past the old size read as zeros except
+  // [keep_lo, keep_hi), which the caller writes next.
+  Result<void> set_size(Node& n, uint64_t size, uint64_t keep_lo = 0, uint64_t keep_hi = 0);
   Result<void> store(Node& n);
 
   FatFs& m_fs;

@@ -59,9 +59,9 @@ Result<void> FatInode::store(Node& n) {
   return m_fs.write_entry(n.entry_off, n.raw);
 }
 
-// Grows (new clusters zeroed, like Linux which has no holes) or shrinks
-// (clusters past the end freed) the file's chain and records the size.
-Result<void> FatInode::set_size(Node& n, uint64_t size) {
+// Grows or shrinks (clusters past the end freed) the file's chain and
+// records the size. Linux's FAT has no holes: what grows reads as zeros.
+Result<void> FatInode::set_size(Node& n, uint64_t size, uint64_t keep_lo, uint64_t keep_hi) {
   const uint64_t cs = m_fs.geo().cluster_size;
   const uint64_t old = n.raw.DIR_FileSize();
   std::vector<uint32_t> chain = *DK_TRY(m_fs.file_chain(n));
@@ -76,7 +76,6 @@ Result<void> FatInode::set_size(Node& n, uint64_t size) {
       }
     }
     auto added = DK_TRY(m_fs.allocate(need - chain.size(), chain.empty() ? 0 : chain.back()));
-    DK_TRY(m_fs.zero_clusters(added));
     if (chain.empty()) n.raw.set_first_cluster(added[0]);
     chain.insert(chain.end(), added.begin(), added.end());
   } else if (need < chain.size()) {
@@ -90,12 +89,10 @@ Result<void> FatInode::set_size(Node& n, uint64_t size) {
     chain.resize(need);
   }
   if (size > old) {
-    // Bytes past the old end inside its last cluster may hold old data.
-    uint64_t stop = std::min<uint64_t>(size, align_up(old, cs));
-    if (stop > old) {
-      std::vector<std::byte> zeros(stop - old);
-      DK_TRY(m_fs.write_chain(chain, old, zeros));
-    }
+    // New clusters and the old last cluster past its end may hold old data.
+    if (keep_hi <= keep_lo) keep_lo = keep_hi = size;
+    DK_TRY(m_fs.zero_chain(chain, old, std::max(old, std::min(size, keep_lo))));
+    DK_TRY(m_fs.zero_chain(chain, std::max(old, keep_hi), size));
   }
   n.chain = std::move(chain);
   n.chain_ok = true;
@@ -111,7 +108,7 @@ Result<size_t> FatInode::write(uint64_t off, std::span<const std::byte> in) {
   auto end = checked_add(off, in.size());
   if (!end || *end > kMaxFileSize) return make_error(EFBIG, std::strerror(EFBIG));
   Node& n = *m_node;
-  if (*end > n.raw.DIR_FileSize()) DK_TRY(set_size(n, *end));
+  if (*end > n.raw.DIR_FileSize()) DK_TRY(set_size(n, *end, off, *end));
   std::vector<uint32_t>* chain = DK_TRY(m_fs.file_chain(n));
   DK_TRY(m_fs.write_chain(*chain, off, in));
   set_mtime(n.raw, now());

@@ -172,6 +172,10 @@ TEST_P(FatTest, WritesAreCleanForFsckAndMtools) {
     auto grow = (*resolve(*fs, "/Docs"))->create("grown", {});
     ASSERT_TRUE(grow);
     ASSERT_TRUE((*grow)->truncate(5000));
+    auto regrow = *root->create("regrow", {});
+    ASSERT_TRUE(regrow->write(0, bytes_of("abcdef")));
+    ASSERT_TRUE(regrow->truncate(2));
+    ASSERT_TRUE(regrow->truncate(6));  // the old bytes past the end must not come back
     ASSERT_TRUE(fs->flush());
   }
   std::string fsck = run("fsck.vfat -n img");
@@ -179,6 +183,7 @@ TEST_P(FatTest, WritesAreCleanForFsckAndMtools) {
   EXPECT_EQ(run("mtype -i img ::/NewDir/moved.bin"), "0:" + big + std::string(200000 - big.size(), '\0') + "tail");
   EXPECT_EQ(run("mtype -i img ::/NewDir/SubMoved/inside"), "0:");
   EXPECT_EQ(run("mtype -i img ::/empty"), "0:hel");
+  EXPECT_EQ(run("mtype -i img ::/regrow"), std::string("0:ab\0\0\0\0", 8));
   std::string listing = run("mdir -i img -b ::/NewDir");
   EXPECT_NE(listing.find("::/NewDir/lower.txt"), std::string::npos) << listing;
   EXPECT_NE(listing.find("::/NewDir/MiXed.Txt"), std::string::npos) << listing;
