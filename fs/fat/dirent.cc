@@ -80,8 +80,13 @@ int shortname_char(char16_t c, uint8_t& out, NameInfo& info) {
     return 1;
   }
   if (c >= 0x80) {
+    // Upper-cased like codepage 437's table does: Latin-1 letters that have
+    // an upper-case form in the codepage (é -> É, ñ -> Ñ; â stays).
+    char16_t up = (c >= 0xe0 && c <= 0xfe && c != 0xf7) ? static_cast<char16_t>(c - 0x20) : c;
     int b = -1;
     for (int i = 0; i < 128; ++i)
+      if (kCp437High[i] == up) b = 0x80 + i;
+    for (int i = 0; i < 128 && b < 0; ++i)
       if (kCp437High[i] == c) b = 0x80 + i;
     if (b < 0) {
       info.valid = false;

@@ -365,6 +365,8 @@ TEST(FatNames, ShortNamesLikeVfat) {
   EXPECT_EQ(c.name, sn("BASHRC~1   "));
   c = choose("a+b.c");
   EXPECT_EQ(c.name, sn("A_B~1   C  "));
+  c = choose("été âge.txt");  // "été âge.txt": É in codepage 437, â has no upper case
+  EXPECT_EQ(c.name, sn("\x90T\x90\x83GE~1TXT"));
   c = choose("archive.tar.gz");
   EXPECT_EQ(c.name, sn("ARCHIV~1GZ "));
   std::vector<fat::ShortName> all;
