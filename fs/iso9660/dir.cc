@@ -88,17 +88,21 @@ Result<std::optional<Node>> IsoFs::make_node(const std::vector<Record>& recs, ui
   bool dir = r.is_dir();
   if (rock.child_link) {
     // A relocated directory: its own "." record holds extent and attributes.
-    auto off = checked_mul(*rock.child_link, m_block_size);
-    if (!off || !range_within(*off, kMinRecordSize, m_dev->size()))
-      return make_error(EIO, prefix() + "relocated directory '" + n.name + "' lies beyond the end of the device");
-    relocated = DK_TRY(read_bytes(*off, std::min<uint64_t>(kSectorSize, m_dev->size() - *off), "relocated directory"));
-    auto dot = parse_record(relocated);
-    if (!dot || !dot->is_dot() || !dot->is_dir())
-      return make_error(EIO, prefix() + "relocated directory '" + n.name + "' has no '.' record");
-    attrs = *dot;
-    attrs.extent = *rock.child_link;
-    rock = parse_rock(dot->system_use, false);
+    // A bad one leaves a directory that fails to list, not a failed parent.
     dir = true;
+    auto off = checked_mul(*rock.child_link, m_block_size);
+    if (off && range_within(*off, kMinRecordSize, m_dev->size()))
+      relocated = DK_TRY(read_bytes(*off, std::min<uint64_t>(kSectorSize, m_dev->size() - *off),
+                                    "relocated directory '" + n.name + "'"));
+    auto dot = parse_record(relocated);
+    if (dot && dot->is_dot() && dot->is_dir()) {
+      attrs = *dot;
+      attrs.extent = *rock.child_link;
+      attrs.ext_attr_length = 0;
+      rock = parse_rock(dot->system_use, false);
+    } else {
+      attrs.extent = 0xffffffff;  // fails the bounds check below
+    }
   }
   if (dir) {
     n.st.mode = S_IFDIR | 0555;
@@ -109,7 +113,8 @@ Result<std::optional<Node>> IsoFs::make_node(const std::vector<Record>& recs, ui
     n.st.ino = n.dir_offset;
     if (!off || !range_within(*off, n.dir_size, m_dev->size())) {
       n.problem_code = EIO;
-      n.problem = "directory extent lies beyond the end of the device";
+      n.problem = rock.child_link ? "relocated directory (CL) is missing or damaged"
+                                  : "directory extent lies beyond the end of the device";
     }
   } else {
     n.st.mode = S_IFREG | 0555;
