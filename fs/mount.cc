@@ -22,7 +22,7 @@ Result<std::unique_ptr<FileSystem>> open_filesystem(Guest& guest, const BlockDev
     return open_ext(std::move(layer), eo);
   }
   if (p.type == "iso9660")  // always read-only, like Linux on write-protected media
-    return open_iso9660(std::move(layer), IsoOpenOptions{dev.name, opts.warn});
+    return open_iso9660(std::move(layer), IsoOpenOptions{dev.name});
   return make_error(ENOTSUP, "'" + dev.name + "': " + p.type +
                                  " file systems can be detected but not read yet");
 }

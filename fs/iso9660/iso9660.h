@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -24,8 +23,6 @@ namespace dk::fs {
 struct IsoOpenOptions {
   // Name for messages ("/dev/sda").
   std::string device_name;
-  // One-line notes (unsupported parts met while reading); stderr when empty.
-  std::function<void(const std::string&)> warn;
 };
 
 // Opens the ISO 9660 file system at the start of `dev` (the FileSystem owns

@@ -44,8 +44,7 @@ struct Listing {
 
 class IsoFs final : public FileSystem {
  public:
-  IsoFs(std::unique_ptr<fmt::Layer> dev, std::string device_name,
-        std::function<void(const std::string&)> warn);
+  IsoFs(std::unique_ptr<fmt::Layer> dev, std::string device_name);
 
   // Reads the volume descriptors, chooses the name space, builds the root.
   Result<void> load();
@@ -83,7 +82,6 @@ class IsoFs final : public FileSystem {
 
   std::unique_ptr<fmt::Layer> m_dev;
   std::string m_device;
-  std::function<void(const std::string&)> m_warn;
   uint64_t m_block_size = kSectorSize;
   uint64_t m_volume_blocks = 0;
   Names m_names = Names::Plain;

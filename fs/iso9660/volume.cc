@@ -126,9 +126,8 @@ bool identify_iso9660(std::span<const uint8_t> head, ProbeResult& out) {
 
 namespace iso {
 
-IsoFs::IsoFs(std::unique_ptr<fmt::Layer> dev, std::string device_name,
-             std::function<void(const std::string&)> warn)
-    : m_dev(std::move(dev)), m_device(std::move(device_name)), m_warn(std::move(warn)) {}
+IsoFs::IsoFs(std::unique_ptr<fmt::Layer> dev, std::string device_name)
+    : m_dev(std::move(dev)), m_device(std::move(device_name)) {}
 
 tl::unexpected<Error> IsoFs::erofs() const {
   return make_error(EROFS, prefix() + "ISO 9660 file systems are read-only");
@@ -236,7 +235,7 @@ Result<std::vector<uint8_t>> IsoFs::read_bytes(uint64_t off, uint64_t len, const
 
 Result<std::unique_ptr<FileSystem>> open_iso9660(std::unique_ptr<fmt::Layer> dev, const IsoOpenOptions& opts) {
   std::string name = opts.device_name.empty() ? dev->filename() : opts.device_name;
-  auto fs = std::make_unique<iso::IsoFs>(std::move(dev), name, opts.warn);
+  auto fs = std::make_unique<iso::IsoFs>(std::move(dev), name);
   DK_TRY(fs->load());
   return std::unique_ptr<FileSystem>(std::move(fs));
 }

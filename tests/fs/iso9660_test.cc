@@ -134,7 +134,7 @@ class Image {
     oo.force_share = true;
     auto l = fmt::open_image(m_path, "raw", oo);
     EXPECT_TRUE(l);
-    auto fs = open_iso9660(std::move(*l), IsoOpenOptions{"/dev/sda", {}});
+    auto fs = open_iso9660(std::move(*l), IsoOpenOptions{"/dev/sda"});
     EXPECT_TRUE(fs) << (fs ? "" : fs.error().message);
     return fs ? std::move(*fs) : nullptr;
   }

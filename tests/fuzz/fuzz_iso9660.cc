@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   opts.force_share = true;
   auto layer = dk::fmt::open_image(file.path(), "raw", opts);
   if (!layer) return 0;
-  auto fs = dk::fs::open_iso9660(std::move(*layer), dk::fs::IsoOpenOptions{"/dev/sda", {}});
+  auto fs = dk::fs::open_iso9660(std::move(*layer), dk::fs::IsoOpenOptions{"/dev/sda"});
   if (!fs) return 0;
   (void)(*fs)->statvfs();
   (void)(*fs)->label();

@@ -109,6 +109,11 @@ grep -qE '^/dev/sda +filesystem +iso9660 +Test Volume +[0-9]+$' fsl.out || fail 
 expect_clean_error "$DISKIT" cat -a rr.iso -m /dev/sda /nothere
 grep -q "'/nothere': No such file or directory" "$T/ece.err" || fail "$(cat "$T/ece.err")"
 expect_clean_error "$DISKIT" cat -a rr.iso -m /dev/sda /Dir1
+# A truncated image: what is cut off is an error naming it, never a crash.
+head -c 60000 rr.iso > cut.iso
+expect_clean_error "$DISKIT" ls -a cut.iso --format raw -m /dev/sda -R /
+grep -q "beyond the end of the device" "$T/ece.err" || fail "truncated: $(cat "$T/ece.err")"
 
+rm cut.iso
 [ "$(md5sum ./*.iso rr.qcow2)" = "$sums_before" ] || fail "an image changed"
 echo PASS
