@@ -32,6 +32,9 @@ mk rrj -R -J
 mk joliet -J --norock
 mk plain --norock
 mk hybrid -R -J --protective-msdos-label
+# Creation and modification dates differ: blkid's UUID is the modification date.
+xorriso -outdev dates.iso -volume_date c 2010010203040500 -volume_date m 2011010203040500 \
+  -map tree/Dir1 / -commit >/dev/null 2>&1 || fail "xorriso -volume_date failed"
 qemu-img convert -f raw -O qcow2 rr.iso rr.qcow2
 sums_before=$(md5sum ./*.iso rr.qcow2)
 
@@ -90,7 +93,7 @@ dk cat -a rr.iso -m /dev/sda /Dir1/zero > zero.out
 [ ! -s zero.out ] || fail "empty file not empty"
 
 # filesystems: the whole disk (also for the hybrid), label and UUID as blkid.
-for img in rr.iso joliet.iso plain.iso hybrid.iso; do
+for img in rr.iso joliet.iso plain.iso hybrid.iso dates.iso; do
   dk filesystems -a "$img" --output=json > fs.json
   label=$(blkid -p -s LABEL -o value "$img"); uuid=$(blkid -p -s UUID -o value "$img")
   python3 - fs.json "$label" "$uuid" "$(stat -c %s "$img")" <<'PY' || fail "$img JSON: $(cat fs.json)"
@@ -102,6 +105,7 @@ assert d[0]["label"] == sys.argv[2] and d[0]["uuid"] == sys.argv[3], (d, sys.arg
 assert d[0]["size"] == int(sys.argv[4]), d
 PY
 done
+[ "$(blkid -p -s UUID -o value dates.iso)" = 2011-01-02-03-04-05-00 ] || fail "dates.iso: unexpected blkid UUID"
 dk filesystems -a rr.qcow2 --long > fsl.out
 grep -qE '^/dev/sda +filesystem +iso9660 +Test Volume +[0-9]+$' fsl.out || fail "long: $(cat fsl.out)"
 
