@@ -104,4 +104,15 @@ if command -v mkfs.vfat >/dev/null && command -v mcopy >/dev/null; then
     add "$w/v.img"
   done
 fi
+# ISO 9660 images for fuzz_iso9660 (xorriso's -no-pad keeps them small):
+# Rock Ridge + Joliet, Rock Ridge with relocated deep directories, Joliet
+# only, plain names.
+if command -v xorriso >/dev/null; then
+  mkdir -p "$w/iso/d/e"; echo host >"$w/iso/d/f"; ln -sf ../d/f "$w/iso/d/e/l"
+  mkdir -p "$w/iso/n1/n2/n3/n4/n5/n6/n7/n8/n9"; echo deep >"$w/iso/n1/n2/n3/n4/n5/n6/n7/n8/n9/x"
+  for o in "-R -J" "-R -rr_reloc_dir RR_MOVED" "-J --norock" "--norock"; do
+    rm -f "$w/s.iso"
+    xorriso -as mkisofs -quiet -no-pad $o -o "$w/s.iso" "$w/iso" >/dev/null 2>&1 && add "$w/s.iso"
+  done
+fi
 echo "seeds.sh: $n seeds in $out"
