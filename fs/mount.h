@@ -47,11 +47,10 @@ class GuestMounts {
   // "/" must be an existing directory in what is already mounted (as
   // guestfish requires). writable: opens the file system read-write.
   Result<void> mount(std::string_view device, std::string_view mountpoint, const MountOptions& opts);
-  // libguestfs' -i without the full inspection yet: mounts the file system
-  // that is a Linux root (/etc and /bin present, /bin a directory or a link)
-  // at / and then what its /etc/fstab names (UUID=, LABEL=, PARTUUID=,
-  // /dev/ names) where diskit can open it. ENOENT "no operating system was
-  // found" when there is no root.
+  // libguestfs' -i: inspects the guest (fs/inspect) and mounts its one
+  // operating system's root at / and then what its /etc/fstab names (UUID=,
+  // LABEL=, PARTUUID=, /dev/ names), shortest mountpoint first. ENOENT "no
+  // operating system was found" when there is none.
   Result<void> mount_inspected(const MountOptions& opts);
   // Flushes every writable file system; first error wins.
   Result<void> flush_all();
