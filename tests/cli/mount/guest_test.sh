@@ -3,8 +3,9 @@
 # read-only mount shows exactly the tree; writes through a read-write mount
 # are clean for e2fsck and visible with debugfs after diskit umount; the
 # image stays locked while mounted and is free when umount returns.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$DK_TESTLIB"
-source "$(dirname "${BASH_SOURCE[0]}")/fuse_lib.sh"
+source "$HERE/fuse_lib.sh"
 require_qemu; require mkfs.ext4; require e2fsck; require debugfs
 
 mkdir -p src/etc src/usr/bin "src/home/user/my docs" src/empty src/deep/a/b/c

@@ -1,8 +1,9 @@
 #!/bin/bash
 # diskit mount --raw: sda reads like `qemu-img convert -O raw`, e2fsck runs
 # on sda1, a write through sda lands in the qcow2 and qemu-img check stays clean.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$DK_TESTLIB"
-source "$(dirname "${BASH_SOURCE[0]}")/fuse_lib.sh"
+source "$HERE/fuse_lib.sh"
 require_qemu; require mkfs.ext4; require e2fsck; require sfdisk
 
 truncate -s 40M disk.raw
