@@ -36,9 +36,7 @@ struct DirHandle {
   std::vector<fs::DirEntry> entries;
 };
 
-struct FileHandle {
-  bool written = false;  // flush on close makes the writes durable
-};
+struct FileHandle {};
 
 void to_stat(const fs::Stat& s, uint64_t st_ino, struct stat& out) {
   std::memset(&out, 0, sizeof out);
@@ -435,7 +433,6 @@ void op_write(fuse_req_t req, fuse_ino_t id, const char* data, size_t size, off_
     if (!n) return (void)fuse_reply_err(req, ESTALE);
     if (s.fs_read_only(n->fs)) return (void)fuse_reply_err(req, EROFS);
     wrote = n->inode->write(static_cast<uint64_t>(off), std::span(reinterpret_cast<const std::byte*>(data), size));
-    if (fi->fh) reinterpret_cast<FileHandle*>(fi->fh)->written = true;
   }
   if (!wrote) return reply_error(req, wrote.error());
   fuse_reply_write(req, *wrote);
@@ -454,13 +451,10 @@ void sync_node(fuse_req_t req, fuse_ino_t id) {
   fuse_reply_err(req, 0);
 }
 
-void op_flush(fuse_req_t req, fuse_ino_t id, fuse_file_info* fi) {
-  auto* h = reinterpret_cast<FileHandle*>(fi->fh);
-  // close() after writing: make the data durable, like a clean unmount would.
-  if (!h || !h->written) return (void)fuse_reply_err(req, 0);
-  h->written = false;
-  sync_node(req, id);
-}
+// close(2) does not flush: like a local file system (and guestmount), data
+// is durable after fsync(2) or at unmount. Flushing on every close made
+// copying 4000 small files in take 4x longer (one host fsync per file).
+void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 
 void op_fsync(fuse_req_t req, fuse_ino_t id, int, fuse_file_info*) { sync_node(req, id); }
 void op_fsyncdir(fuse_req_t req, fuse_ino_t id, int, fuse_file_info*) { sync_node(req, id); }

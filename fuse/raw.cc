@@ -24,9 +24,7 @@ struct Export {
   std::unique_ptr<fmt::Layer> view;
 };
 
-struct FileHandle {
-  bool written = false;
-};
+struct FileHandle {};
 
 class RawServer final : public Server {
  public:
@@ -212,7 +210,6 @@ void op_write(fuse_req_t req, fuse_ino_t id, const char* data, size_t size, off_
     r = e->view->write(o, std::span(reinterpret_cast<const std::byte*>(data), n));
   }
   if (!r) return (void)fuse_reply_err(req, to_errno(r.error()));
-  reinterpret_cast<FileHandle*>(fi->fh)->written = true;
   fuse_reply_write(req, n);
 }
 
@@ -228,12 +225,8 @@ void sync_export(fuse_req_t req, fuse_ino_t id) {
   fuse_reply_err(req, r ? 0 : to_errno(r.error()));
 }
 
-void op_flush(fuse_req_t req, fuse_ino_t id, fuse_file_info* fi) {
-  auto* h = reinterpret_cast<FileHandle*>(fi->fh);
-  if (!h || !h->written) return (void)fuse_reply_err(req, 0);
-  h->written = false;
-  sync_export(req, id);
-}
+// As for file systems (guest.cc): durable on fsync(2) and at unmount.
+void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 
 void op_fsync(fuse_req_t req, fuse_ino_t id, int, fuse_file_info*) { sync_export(req, id); }
 

@@ -66,6 +66,16 @@ debugfs -R 'ls /' after.raw 2>/dev/null | grep -qw big && fail "debugfs: big not
 debugfs -R 'ls /' after.raw 2>/dev/null | grep -qw empty && fail "debugfs: empty not removed"
 debugfs -R 'ls /etc' after.raw 2>/dev/null | grep -qw passwd.moved || fail "debugfs: rename"
 
+# fusermount3 -u alone also leaves a consistent image (flushed at destroy).
+dk_mount rw -a g.qcow2 -m /dev/sda
+echo later > rw/later
+fusermount3 -u rw
+for i in $(seq 100); do qemu-io -c 'read 0 1' g.qcow2 >/dev/null 2>&1 && break; sleep 0.1; done
+check_clean g.qcow2
+qemu-img convert -O raw g.qcow2 after2.raw
+e2fsck -fn after2.raw >fsck.out 2>&1 || { cat fsck.out >&2; fail "e2fsck after fusermount3 -u"; }
+debugfs -R 'cat /later' after2.raw 2>/dev/null | grep -q later || fail "write lost with fusermount3 -u"
+
 # A mount is refused while qemu-io holds the image.
 mkfifo ctl
 qemu-io g.qcow2 <ctl >/dev/null 2>&1 & QPID=$!
