@@ -501,7 +501,7 @@ void read_dir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool p
     if (!plus || i < 2) {
       struct stat st;
       std::memset(&st, 0, sizeof st);
-      st.st_ino = i < 2 ? h->id : h->entries[i - 2].ino;
+      st.st_ino = i < 2 ? h->id : s.st_ino_of(h->fs, h->entries[i - 2].ino);
       st.st_mode = i < 2 ? S_IFDIR : dirent_mode(h->entries[i - 2].type);
       if (plus) {
         fuse_entry_param e;
