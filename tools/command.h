@@ -36,5 +36,7 @@ Command add_cat(CLI::App& parent);
 Command add_snapshot(CLI::App& parent);
 Command add_check(CLI::App& parent);
 Command add_inspect(CLI::App& parent);
+Command add_mount(CLI::App& parent);
+Command add_umount(CLI::App& parent);
 
 }  // namespace dk::tools
