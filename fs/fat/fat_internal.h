@@ -198,6 +198,8 @@ class FatInode final : public Inode {
   // [keep_lo, keep_hi), which the caller writes next.
   Result<void> set_size(Node& n, uint64_t size, uint64_t keep_lo = 0, uint64_t keep_hi = 0);
   Result<void> store(Node& n);
+  // Sets this directory's modification time to now, as Linux does when its entries change.
+  Result<void> touch_dir();
 
   FatFs& m_fs;
   std::shared_ptr<Node> m_node;
