@@ -355,6 +355,7 @@ Result<void> FatInode::rename(std::string_view name, Inode& new_parent, std::str
 
   std::optional<Parsed> dest;
   std::shared_ptr<Node> dest_node;
+  bool same_entry = false;  // new_name names the source itself (another case, or its short alias)
   if (auto d = np->find(new_name)) {
     dest = **d;
     dest_node = m_fs.node_for(*dest, *np->m_node->dir_view);
@@ -362,6 +363,7 @@ Result<void> FatInode::rename(std::string_view name, Inode& new_parent, std::str
       if (dest->name == new_name) return {};  // rename to itself
       dest.reset();                           // a new spelling of the same entry
       dest_node.reset();
+      same_entry = true;
     } else if (is_dir_src && !dest->raw.is_dir()) {
       return make_error(ENOTDIR, std::strerror(ENOTDIR));
     } else if (!is_dir_src && dest->raw.is_dir()) {
@@ -373,7 +375,6 @@ Result<void> FatInode::rename(std::string_view name, Inode& new_parent, std::str
     return make_error(d.error());
   }
 
-  bool same_entry = !dest && np->m_node.get() == m_node.get() && fold_name(src.name) == fold_name(new_name);
   if (dest) DK_TRY(np->remove_entry(*dest, false));
   if (same_entry) DK_TRY(remove_entry(src, true));
   RawEntry e = src_node->raw;

@@ -168,6 +168,7 @@ TEST_P(FatTest, WritesAreCleanForFsckAndMtools) {
     ASSERT_TRUE(h->chown(0, 0));
     ASSERT_TRUE(h->utimens(Timespec{1600000000, 0}, Timespec{1500000000, 0}));
     ASSERT_TRUE(root->rename("lower", *root, "Lower"));  // a case change
+    ASSERT_TRUE(docs->rename("A Long Name.markdown", *docs, "ALONGN~1.MAR"));  // to its own alias
     ASSERT_TRUE((*resolve(*fs, "/RO.TXT"))->truncate(0));
     auto grow = (*resolve(*fs, "/Docs"))->create("grown", {});
     ASSERT_TRUE(grow);
@@ -202,6 +203,7 @@ TEST_P(FatTest, WritesAreCleanForFsckAndMtools) {
   EXPECT_EQ(st.mtime.sec, 1500000000);
   EXPECT_EQ(st.atime.sec, 1600000000 - 1600000000 % 86400);
   EXPECT_EQ(resolve(*fs, "/Docs/big").error().code, ENOENT);
+  EXPECT_EQ(names_of(**resolve(*fs, "/Docs")), (std::vector<std::string>{"ALONGN~1.MAR", "grown"}));
   EXPECT_EQ(resolve(*fs, "/HELLO.TXT").error().code, ENOENT);
 }
 
