@@ -97,11 +97,12 @@ Result<void> FatFs::commit() {
     DK_TRY(m_table.commit());
     DK_TRY(ctx(m_dev->flush(), "flushing the FAT"));
   }
-  for (auto& [off, sector] : m_dirty_sectors)
-    DK_TRY(ctx(m_dev->write(off, std::as_bytes(std::span(sector))), "writing a directory"));
+  for (uint64_t off : m_dirty_order)
+    DK_TRY(ctx(m_dev->write(off, std::as_bytes(std::span(m_dirty_sectors.at(off)))), "writing a directory"));
   if (m_fsinfo_dirty) DK_TRY(write_fsinfo());
   DK_TRY(ctx(m_dev->flush(), "flushing directories"));
   m_dirty_sectors.clear();
+  m_dirty_order.clear();
   m_pending_free.clear();
   m_any_pending = false;
   m_fsinfo_dirty = false;
@@ -186,6 +187,7 @@ Result<void> FatFs::write_entry(uint64_t off, const RawEntry& e) {
     std::vector<uint8_t> s(bps);
     DK_TRY(read_meta(sector, s));
     it = m_dirty_sectors.emplace(sector, std::move(s)).first;
+    m_dirty_order.push_back(sector);
   }
   std::memcpy(it->second.data() + (off - sector), e.b.data(), kEntrySize);
   changed();

@@ -141,6 +141,10 @@ class FatFs final : public FileSystem {
   std::unordered_map<uint64_t, std::weak_ptr<Node>> m_nodes;
   size_t m_nodes_sweep = 64;
   std::map<uint64_t, std::vector<uint8_t>> m_dirty_sectors;
+  // Sectors in the order they were first changed: a new entry is written
+  // before the removal of the old one, so a crash during a rename leaves
+  // both (fsck.vfat keeps one) rather than neither.
+  std::vector<uint64_t> m_dirty_order;
   std::vector<uint64_t> m_pending_free;  // bitmap of clusters freed since the last commit
   bool m_any_pending = false;
   uint64_t m_gen = 0;
@@ -194,6 +198,8 @@ class FatInode final : public Inode {
   // [keep_lo, keep_hi), which the caller writes next.
   Result<void> set_size(Node& n, uint64_t size, uint64_t keep_lo = 0, uint64_t keep_hi = 0);
   Result<void> store(Node& n);
+  // Sets this directory's modification time to now, as Linux does when its entries change.
+  Result<void> touch_dir();
 
   FatFs& m_fs;
   std::shared_ptr<Node> m_node;

@@ -59,6 +59,13 @@ Result<void> FatInode::store(Node& n) {
   return m_fs.write_entry(n.entry_off, n.raw);
 }
 
+Result<void> FatInode::touch_dir() {
+  Node& n = *m_node;
+  if (n.root) return {};
+  set_mtime(n.raw, now());
+  return store(n);
+}
+
 // Grows or shrinks (clusters past the end freed) the file's chain and
 // records the size. Linux's FAT has no holes: what grows reads as zeros.
 Result<void> FatInode::set_size(Node& n, uint64_t size, uint64_t keep_lo, uint64_t keep_hi) {
@@ -238,6 +245,7 @@ Result<InodePtr> FatInode::create(std::string_view name, const NewFile&) {
   RawEntry e = new_entry(kAttrArchive, 0);
   uint64_t off = DK_TRY(place_entry(name, e));
   auto n = m_fs.node_at(off, e, m_fs.dir_id(*m_node), std::string(name));
+  DK_TRY(touch_dir());
   DK_TRY(m_fs.maybe_commit());
   return m_fs.inode(n);
 }
@@ -265,6 +273,7 @@ Result<InodePtr> FatInode::mkdir(std::string_view name, const NewFile&) {
     return make_error(off.error());
   }
   auto n = m_fs.node_at(*off, e, m_fs.dir_id(*m_node), std::string(name));
+  DK_TRY(touch_dir());
   DK_TRY(m_fs.maybe_commit());
   return m_fs.inode(n);
 }
@@ -291,6 +300,7 @@ Result<void> FatInode::unlink(std::string_view name) {
   DK_TRY(remove_entry(p, false));
   uint32_t first = p.raw.first_cluster(m_fs.geo().fat32());
   if (m_fs.geo().valid_cluster(first)) DK_TRY(m_fs.free_chain(first));
+  DK_TRY(touch_dir());
   return m_fs.maybe_commit();
 }
 
@@ -303,6 +313,7 @@ Result<void> FatInode::rmdir(std::string_view name) {
   if (!DK_TRY(dir_empty(c, p.name))) return make_error(ENOTEMPTY, std::strerror(ENOTEMPTY));
   DK_TRY(remove_entry(p, false));
   DK_TRY(m_fs.free_chain(c));
+  DK_TRY(touch_dir());
   return m_fs.maybe_commit();
 }
 
@@ -344,6 +355,7 @@ Result<void> FatInode::rename(std::string_view name, Inode& new_parent, std::str
 
   std::optional<Parsed> dest;
   std::shared_ptr<Node> dest_node;
+  bool same_entry = false;  // new_name names the source itself (another case, or its short alias)
   if (auto d = np->find(new_name)) {
     dest = **d;
     dest_node = m_fs.node_for(*dest, *np->m_node->dir_view);
@@ -351,6 +363,7 @@ Result<void> FatInode::rename(std::string_view name, Inode& new_parent, std::str
       if (dest->name == new_name) return {};  // rename to itself
       dest.reset();                           // a new spelling of the same entry
       dest_node.reset();
+      same_entry = true;
     } else if (is_dir_src && !dest->raw.is_dir()) {
       return make_error(ENOTDIR, std::strerror(ENOTDIR));
     } else if (!is_dir_src && dest->raw.is_dir()) {
@@ -362,7 +375,6 @@ Result<void> FatInode::rename(std::string_view name, Inode& new_parent, std::str
     return make_error(d.error());
   }
 
-  bool same_entry = !dest && np->m_node.get() == m_node.get() && fold_name(src.name) == fold_name(new_name);
   if (dest) DK_TRY(np->remove_entry(*dest, false));
   if (same_entry) DK_TRY(remove_entry(src, true));
   RawEntry e = src_node->raw;
@@ -397,6 +409,8 @@ Result<void> FatInode::rename(std::string_view name, Inode& new_parent, std::str
     if (m_fs.geo().valid_cluster(first) && !(dest->raw.is_dir() && m_fs.dir_id(*dest_node) == 0))
       DK_TRY(m_fs.free_chain(first));
   }
+  DK_TRY(touch_dir());
+  if (np != this) DK_TRY(np->touch_dir());
   return m_fs.maybe_commit();
 }
 
