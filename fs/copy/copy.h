@@ -93,8 +93,8 @@ struct TarOptions {
 Result<void> tar_out(const Mounts& tree, std::string_view dir, const std::string& archive,
                      const TarOptions& opts = {});
 
-// Extracts `archive` ("-": stdin; any format and compression libarchive
-// reads) into the existing guest directory `dir`. Absolute member names and
+// Extracts `archive` ("-": stdin; ustar, pax or GNU tar, in any compression
+// libarchive reads) into the existing guest directory `dir`. Absolute member names and
 // names with ".." components are refused (EINVAL naming the member); when
 // the archive is a regular file every header is checked in a first pass, so
 // such an archive changes nothing. Hard links are stored as copies of the

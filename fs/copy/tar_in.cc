@@ -1,4 +1,4 @@
-// tar_in: a tar stream (any format and filter libarchive reads) extracted
+// tar_in: a tar stream (ustar, pax or GNU; any filter libarchive reads) extracted
 // into a guest directory. Member names are checked to stay below it; a
 // regular archive file is read twice so that a bad member found in the
 // first pass changes nothing.
@@ -32,7 +32,7 @@ Result<ArchivePtr> open_archive(const std::string& name) {
   ArchivePtr a(archive_read_new());
   if (!a) return make_error(ENOMEM, "libarchive: out of memory");
   archive_read_support_filter_all(a.get());
-  archive_read_support_format_all(a.get());
+  archive_read_support_format_tar(a.get());  // tar only: format_all takes any text for an mtree spec
   int r = name == "-" ? archive_read_open_fd(a.get(), 0, 64 * 1024)
                       : archive_read_open_filename(a.get(), name.c_str(), 64 * 1024);
   if (r != ARCHIVE_OK) return lib_error(a.get(), name, "cannot open the archive");
