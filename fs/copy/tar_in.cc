@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "fs/copy/copy_internal.h"
@@ -61,6 +62,7 @@ bool creatable(mode_t type) { return type == AE_IFREG || type == AE_IFDIR || typ
 Result<void> check_archive(const std::string& name, const Mounts& tree, const GuestDir& top) {
   ArchivePtr a = DK_TRY(open_archive(name));
   std::vector<Planned> plan;
+  std::set<std::string> non_dirs;  // members that are no directory, by joined path
   uint64_t bytes = 0;
   archive_entry* e = nullptr;
   for (;;) {
@@ -75,7 +77,22 @@ Result<void> check_archive(const std::string& name, const Mounts& tree, const Gu
       return make_error(ENOTSUP, "'" + name + "': '" + archive_entry_pathname(e) +
                                      "': devices, FIFOs and sockets cannot be created in the guest (not supported)");
     bytes += (static_cast<uint64_t>(std::max<la_int64_t>(archive_entry_size(e), 0)) + 4095) / 4096 * 4096 + 4096;
-    if (!comps.empty()) plan.push_back({comps, type == AE_IFDIR && !hl});
+    // A member below one the archive made a symlink or file would be
+    // refused in the second pass, after writes: refuse it now.
+    std::string key;
+    for (size_t i = 0; i + 1 < comps.size(); ++i) {
+      key += "/" + comps[i];
+      if (non_dirs.count(key))
+        return make_error(ENOTDIR, "'" + name + "': '" + archive_entry_pathname(e) + "' goes through '" +
+                                       key.substr(1) + "', which the archive makes a link or file");
+    }
+    if (!comps.empty()) {
+      key += "/" + comps.back();
+      const bool is_dir = type == AE_IFDIR && !hl;
+      if (is_dir) non_dirs.erase(key);
+      else non_dirs.insert(key);
+      plan.push_back({comps, is_dir});
+    }
   }
   DK_TRY(check_conflicts(tree, top, plan));
   return check_space(tree, top.path, bytes);

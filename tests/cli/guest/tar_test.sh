@@ -58,12 +58,16 @@ for name, members in (("dotdot.tar", ["ok.txt", "../evil"]), ("abs.tar", ["ok.tx
     with tarfile.open(name, "w", format=tarfile.GNU_FORMAT) as t:
         for m in members:
             i = tarfile.TarInfo(m); i.size = 3; t.addfile(i, io.BytesIO(b"bad"))
+with tarfile.open("symlink.tar", "w") as t:
+    i = tarfile.TarInfo("ok.txt"); i.size = 3; t.addfile(i, io.BytesIO(b"bad"))
+    i = tarfile.TarInfo("lnk"); i.type = tarfile.SYMTYPE; i.linkname = "/etc"; t.addfile(i)
+    i = tarfile.TarInfo("lnk/passwd"); i.size = 3; t.addfile(i, io.BytesIO(b"bad"))
 with tarfile.open("dev.tar", "w") as t:
     i = tarfile.TarInfo("ok.txt"); i.size = 3; t.addfile(i, io.BytesIO(b"bad"))
     i = tarfile.TarInfo("null"); i.type = tarfile.CHRTYPE; i.devmajor = 1; i.devminor = 3; t.addfile(i)
 PY
 sum=$(sha256sum < g.qcow2)
-for a in dotdot abs deep dev; do
+for a in dotdot abs deep symlink dev; do
   expect_clean_error "$DISKIT" tar-in -a g.qcow2 -m /dev/sda1 $a.tar /etc
 done
 grep -q "not supported" "$T/ece.err" || fail "device member: $(cat "$T/ece.err")"
