@@ -1,10 +1,12 @@
 // diskit ls: virt-ls without a VM — list a directory of a guest.
 //   ls DIR      names, one per line (guestfs ls)
-//   ls -l DIR   what `ls -la DIR` prints in libguestfs' appliance (guestfs ll:
-//               C locale, UTC, only uid/gid 0 has a name)
+//   ls -l DIR   virt-ls -lR's line for each entry: type, mode, size, path,
+//               -> target (the shape diskit's tests and users rely on)
+//   ls --la DIR what virt-ls -l really prints: `ls -la DIR` in libguestfs'
+//               appliance (guestfs ll: C locale, UTC, only id 0 named)
 //   ls -R DIR   every path below DIR, one per line
-//   ls -lR DIR  virt-ls' own long lines: type, mode, size, path, -> target,
-//               with --uids, --times, --extra-stats, --csv and -h
+//   ls -lR DIR  virt-ls' own long lines, with --uids, --times,
+//               --extra-stats, --csv and -h
 #include <sys/sysmacros.h>
 
 #include <algorithm>
@@ -26,6 +28,7 @@ namespace {
 struct LsOptions {
   GuestOptions guest;
   bool long_mode = false;
+  bool la = false;
   bool recursive = false;
   bool csv = false;
   bool human = false;
@@ -189,9 +192,12 @@ Result<void> ll(fs::GuestMounts& m, const std::string& dir) {
 
 Result<void> ls_one(fs::GuestMounts& m, const LsOptions& o, const std::string& dir) {
   if (!o.recursive) {
-    if (o.long_mode) return ll(m, dir);
+    if (o.la) return ll(m, dir);
     auto ents = DK_TRY(fs::list_directory(m.tree(), dir));
-    for (auto& e : ents) std::printf("%s\n", e.name.c_str());
+    for (auto& e : ents) {
+      if (o.long_mode) print_long(o, e.path, e.st, *e.inode);
+      else std::printf("%s\n", e.name.c_str());
+    }
     return {};
   }
   if (o.long_mode) {
@@ -213,6 +219,7 @@ Result<int> run_ls(const CLI::App& app, LsOptions& o) {
   const bool lr = o.long_mode && o.recursive;
   if (!lr && (o.csv || o.human || o.uids || o.times || o.extra))
     return make_error(EINVAL, "used a flag which can only be combined with -lR mode");
+  if (o.la && o.recursive) return make_error(EINVAL, "--la lists one directory: it cannot be combined with -R");
   if (o.human && o.csv) return make_error(EINVAL, "you cannot use -h and --csv options together.");
   if (o.time_t_out || o.time_relative || o.time_days) o.times = true;
   auto guest = DK_TRY(open_guest(app, o.guest, false));
@@ -240,7 +247,8 @@ Command add_ls(CLI::App& parent) {
   c.app = parent.add_subcommand("ls", "List a directory in a guest");
   c.app->set_help_flag("--help", "Print this help message and exit");  // -h is --human-readable
   add_guest_options(*c.app, o->guest, true);
-  c.app->add_flag("-l,--long", o->long_mode, "Long listing (with -R: type, mode, size, path, link target)");
+  c.app->add_flag("-l,--long", o->long_mode, "Type, mode, size, path and link target per entry");
+  c.app->add_flag("--la", o->la, "What virt-ls -l prints: ls -la as libguestfs' appliance runs it");
   c.app->add_flag("-R,--recursive", o->recursive, "List everything below DIR with full paths");
   c.app->add_flag("--csv", o->csv, "Comma-separated output (-lR)");
   c.app->add_flag("-h,--human-readable", o->human, "Sizes like 1.0M (-lR)");

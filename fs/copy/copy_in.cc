@@ -63,7 +63,7 @@ struct Scanner {
       it.link_target = std::move(t);
     }
     // Data blocks, rounded up to 4 KiB; a block for each directory and link.
-    bytes += fmt == S_IFREG ? (static_cast<uint64_t>(it.st.st_size) + 4095) / 4096 * 4096 : 4096;
+    bytes = add_sat(bytes, fmt == S_IFREG ? (static_cast<uint64_t>(it.st.st_size) + 4095) / 4096 * 4096 : 4096);
     const bool is_dir = fmt == S_IFDIR;
     std::vector<std::string> here = it.rel;
     if (!it.rel.empty()) items.push_back(std::move(it));
@@ -158,8 +158,8 @@ Result<void> copy_in(const Mounts& tree, const std::vector<std::string>& local_p
   }
   std::vector<Planned> plan;
   for (const LocalItem& it : sc.items) plan.push_back({it.rel, S_ISDIR(it.st.st_mode)});
-  DK_TRY(check_conflicts(tree, top, plan));
-  DK_TRY(check_space(tree, top.path, sc.bytes));
+  uint64_t freed = DK_TRY(check_conflicts(tree, top, plan));
+  DK_TRY(check_space(tree, top.path, sc.bytes > freed ? sc.bytes - freed : 0));
 
   std::map<std::string, GuestDir> dirs;
   dirs[""] = top;

@@ -72,7 +72,11 @@ struct Planned {
 
 // What the writes would collide with in the guest as it is now: a directory
 // where a file goes (EISDIR), a file where a directory goes or on the way
-// to an entry (ENOTDIR). Checked before the first write.
-Result<void> check_conflicts(const Mounts& tree, const GuestDir& top, const std::vector<Planned>& plan);
+// to an entry (ENOTDIR). Checked before the first write. Returns the bytes
+// the files that will be replaced occupy now (freed by the writes).
+Result<uint64_t> check_conflicts(const Mounts& tree, const GuestDir& top, const std::vector<Planned>& plan);
+
+// a + b, saturating (sizes from hostile archives).
+inline uint64_t add_sat(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
 
 }  // namespace dk::fs::copy_detail

@@ -119,7 +119,8 @@ Result<void> check_space(const Mounts& tree, std::string_view dir, uint64_t need
   return {};
 }
 
-Result<void> check_conflicts(const Mounts& tree, const GuestDir& top, const std::vector<Planned>& plan) {
+Result<uint64_t> check_conflicts(const Mounts& tree, const GuestDir& top, const std::vector<Planned>& plan) {
+  uint64_t freed = 0;
   for (const Planned& p : plan) {
     GuestDir cur = top;
     for (size_t i = 0; i < p.rel.size(); ++i) {
@@ -141,13 +142,14 @@ Result<void> check_conflicts(const Mounts& tree, const GuestDir& top, const std:
       if (last) {
         if (p.is_dir && !is_dir) return make_error(ENOTDIR, "'" + path + "': exists and is not a directory");
         if (!p.is_dir && is_dir) return make_error(EISDIR, "'" + path + "': a directory is in the way");
+        if (st.type() == FileType::Regular && st.nlink <= 1) freed = add_sat(freed, st.blocks * 512);
         break;
       }
       if (!is_dir) return make_error(ENOTDIR, "'" + path + "': exists and is not a directory");
       cur = GuestDir{child, path};
     }
   }
-  return {};
+  return freed;
 }
 
 }  // namespace dk::fs::copy_detail

@@ -76,7 +76,8 @@ Result<void> check_archive(const std::string& name, const Mounts& tree, const Gu
     if (!hl && !creatable(type))
       return make_error(ENOTSUP, "'" + name + "': '" + archive_entry_pathname(e) +
                                      "': devices, FIFOs and sockets cannot be created in the guest (not supported)");
-    bytes += (static_cast<uint64_t>(std::max<la_int64_t>(archive_entry_size(e), 0)) + 4095) / 4096 * 4096 + 4096;
+    const uint64_t size = static_cast<uint64_t>(std::max<la_int64_t>(archive_entry_size(e), 0));
+    bytes = add_sat(bytes, add_sat(size, 8191) / 4096 * 4096);
     // A member below one the archive made a symlink or file would be
     // refused in the second pass, after writes: refuse it now.
     std::string key;
@@ -94,8 +95,8 @@ Result<void> check_archive(const std::string& name, const Mounts& tree, const Gu
       plan.push_back({comps, is_dir});
     }
   }
-  DK_TRY(check_conflicts(tree, top, plan));
-  return check_space(tree, top.path, bytes);
+  uint64_t freed = DK_TRY(check_conflicts(tree, top, plan));
+  return check_space(tree, top.path, bytes > freed ? bytes - freed : 0);
 }
 
 struct Extractor {
