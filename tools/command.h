@@ -35,5 +35,6 @@ Command add_ls(CLI::App& parent);
 Command add_cat(CLI::App& parent);
 Command add_snapshot(CLI::App& parent);
 Command add_check(CLI::App& parent);
+Command add_fish(CLI::App& parent);
 
 }  // namespace dk::tools

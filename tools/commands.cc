@@ -9,6 +9,7 @@ std::vector<Command> add_all_commands(CLI::App& app) {
       add_compare(app),     add_check(app),  add_snapshot(app), add_rebase(app),
       add_resize(app),      add_commit(app), add_measure(app), add_amend(app),
       add_filesystems(app), add_ls(app),     add_cat(app),
+      add_fish(app),
   };
 }
 
