@@ -17,7 +17,7 @@ Result<void> mkdir_one(Shell& sh, const std::string& path, uint32_t mode) {
   auto [parent, name] = DK_TRY(sh.resolve_parent(path));
   fs::NewFile nf;
   nf.mode = mode;
-  DK_TRY_CTX(parent.inode->mkdir(name, nf), q(path));
+  DK_TRY(at_path(parent.inode->mkdir(name, nf), path));
   return {};
 }
 
@@ -38,15 +38,15 @@ Result<void> mkdir_p(Shell& sh, const std::string& path) {
 }
 
 Result<void> remove_tree(fs::Inode& dir, const std::string& path) {
-  for (const fs::DirEntry& e : DK_TRY_CTX(dir.readdir(), q(path))) {
+  for (const fs::DirEntry& e : DK_TRY(at_path(dir.readdir(), path))) {
     std::string p = path == "/" ? "/" + e.name : path + "/" + e.name;
-    fs::InodePtr child = DK_TRY_CTX(dir.child(e), q(p));
-    fs::Stat st = DK_TRY_CTX(child->stat(), q(p));
+    fs::InodePtr child = DK_TRY(at_path(dir.child(e), p));
+    fs::Stat st = DK_TRY(at_path(child->stat(), p));
     if (st.type() == fs::FileType::Directory) {
       DK_TRY(remove_tree(*child, p));
-      DK_TRY_CTX(dir.rmdir(e.name), q(p));
+      DK_TRY(at_path(dir.rmdir(e.name), p));
     } else {
-      DK_TRY_CTX(dir.unlink(e.name), q(p));
+      DK_TRY(at_path(dir.unlink(e.name), p));
     }
   }
   return {};
@@ -70,10 +70,10 @@ Result<void> rm(Shell& sh, const std::string& path, bool force, bool recursive) 
   if (st.type() == fs::FileType::Directory) {
     if (!recursive) return make_error(EISDIR, q(path) + ": Is a directory");
     DK_TRY(remove_tree(*target->inode, target->path));
-    DK_TRY_CTX(parent.inode->rmdir(name), q(path));
+    DK_TRY(at_path(parent.inode->rmdir(name), path));
     return {};
   }
-  DK_TRY_CTX(parent.inode->unlink(name), q(path));
+  DK_TRY(at_path(parent.inode->unlink(name), path));
   return {};
 }
 
@@ -97,13 +97,13 @@ Result<void> copy_node(fs::Inode& src, const fs::Stat& st, fs::Inode& dparent, c
         fs::Stat est = DK_TRY((*existing)->stat());
         if (est.type() == fs::FileType::Directory) return make_error(EISDIR, q(shown) + ": Is a directory");
         made = *existing;
-        DK_TRY_CTX(made->truncate(0), q(shown));
+        DK_TRY(at_path(made->truncate(0), shown));
       } else {
-        made = DK_TRY_CTX(dparent.create(name, nf), q(shown));
+        made = DK_TRY(at_path(dparent.create(name, nf), shown));
       }
       uint64_t off = 0;
       DK_TRY(read_chunks(src, [&](std::string_view chunk) -> Result<void> {
-        DK_TRY_CTX(made->write(off, std::as_bytes(std::span(chunk.data(), chunk.size()))), q(shown));
+        DK_TRY(at_path(made->write(off, std::as_bytes(std::span(chunk.data(), chunk.size()))), shown));
         off += chunk.size();
         return {};
       }));
@@ -112,7 +112,7 @@ Result<void> copy_node(fs::Inode& src, const fs::Stat& st, fs::Inode& dparent, c
     case fs::FileType::Directory: {
       if (!recursive) return make_error(EISDIR, "omitting directory " + q(shown));
       auto existing = dparent.lookup(name);
-      made = existing ? *existing : DK_TRY_CTX(dparent.mkdir(name, nf), q(shown));
+      made = existing ? *existing : DK_TRY(at_path(dparent.mkdir(name, nf), shown));
       for (const fs::DirEntry& e : DK_TRY(src.readdir())) {
         fs::InodePtr child = DK_TRY(src.child(e));
         fs::Stat cst = DK_TRY(child->stat());
@@ -122,16 +122,16 @@ Result<void> copy_node(fs::Inode& src, const fs::Stat& st, fs::Inode& dparent, c
     }
     case fs::FileType::Symlink: {
       std::string target = DK_TRY(src.readlink());
-      made = DK_TRY_CTX(dparent.symlink(name, target, nf), q(shown));
+      made = DK_TRY(at_path(dparent.symlink(name, target, nf), shown));
       break;
     }
     default:
       return make_error(ENOTSUP, q(shown) + ": copying device nodes, FIFOs and sockets is not supported");
   }
   if (preserve) {
-    if (st.type() != fs::FileType::Symlink) DK_TRY_CTX(made->chmod(st.mode & 07777), q(shown));
-    DK_TRY_CTX(made->chown(st.uid, st.gid), q(shown));
-    DK_TRY_CTX(made->utimens(st.atime, st.mtime), q(shown));
+    if (st.type() != fs::FileType::Symlink) DK_TRY(at_path(made->chmod(st.mode & 07777), shown));
+    DK_TRY(at_path(made->chown(st.uid, st.gid), shown));
+    DK_TRY(at_path(made->utimens(st.atime, st.mtime), shown));
   }
   return {};
 }
@@ -171,7 +171,7 @@ Result<void> mv(Shell& sh, const std::string& src, const std::string& dest, bool
     DK_TRY(copy_node(*s.inode, st, *d.first.inode, d.second, dest, true, true));
     return rm(sh, src, false, true);
   }
-  DK_TRY_CTX(sparent.inode->rename(sname, *d.first.inode, d.second), q(src));
+  DK_TRY(at_path(sparent.inode->rename(sname, *d.first.inode, d.second), src));
   return {};
 }
 
@@ -180,7 +180,7 @@ Result<void> symlink(Shell& sh, const std::string& target, const std::string& li
   auto [parent, name] = DK_TRY(sh.resolve_parent(link));
   fs::NewFile nf;
   nf.mode = 0777;
-  DK_TRY_CTX(parent.inode->symlink(name, target, nf), q(link));
+  DK_TRY(at_path(parent.inode->symlink(name, target, nf), link));
   return {};
 }
 
@@ -212,7 +212,7 @@ void add_write_commands(CommandTable& t) {
                auto r = sh.resolve(c.args[0], true);
                if (r) {
                  fs::Timespec now{static_cast<int64_t>(now_sec()), 0};
-                 DK_TRY_CTX(r->inode->utimens(now, now), q(c.args[0]));
+                 DK_TRY(at_path(r->inode->utimens(now, now), c.args[0]));
                  return {};
                }
                if (r.error().code != ENOENT) return make_error(r.error());
@@ -239,7 +239,7 @@ void add_write_commands(CommandTable& t) {
   t.add(wcmd("rmdir", "path", 1, "remove a directory", "Removes an empty directory.",
              [](Shell& sh, const Call& c) -> Result<void> {
                auto [parent, name] = DK_TRY(sh.resolve_parent(c.args[0]));
-               DK_TRY_CTX(parent.inode->rmdir(name), q(c.args[0]));
+               DK_TRY(at_path(parent.inode->rmdir(name), c.args[0]));
                return {};
              }));
   t.add(wcmd("mv", "src dest", 2, "move a file",
@@ -267,7 +267,7 @@ void add_write_commands(CommandTable& t) {
              [](Shell& sh, const Call& c) -> Result<void> {
                uint32_t m = DK_TRY(mode_arg(c.args[0]));
                auto r = DK_TRY(sh.resolve(c.args[1], true));
-               DK_TRY_CTX(r.inode->chmod(m), q(c.args[1]));
+               DK_TRY(at_path(r.inode->chmod(m), c.args[1]));
                return {};
              }));
   t.add(wcmd("chown", "owner group path", 3, "change file owner and group",
@@ -279,13 +279,13 @@ void add_write_commands(CommandTable& t) {
                auto id = [](int64_t v) -> std::optional<uint32_t> {
                  return v < 0 ? std::nullopt : std::optional<uint32_t>(static_cast<uint32_t>(v));
                };
-               DK_TRY_CTX(r.inode->chown(id(o), id(g)), q(c.args[2]));
+               DK_TRY(at_path(r.inode->chown(id(o), id(g)), c.args[2]));
                return {};
              }));
   t.add(wcmd("truncate", "path", 1, "truncate a file to zero size", "Truncates the file to 0 bytes.",
              [](Shell& sh, const Call& c) -> Result<void> {
                fs::InodePtr ino = DK_TRY(open_regular(sh, c.args[0]));
-               DK_TRY_CTX(ino->truncate(0), q(c.args[0]));
+               DK_TRY(at_path(ino->truncate(0), c.args[0]));
                return {};
              }));
   t.add(wcmd("truncate-size", "path size", 2, "truncate a file to a particular size",
@@ -294,7 +294,7 @@ void add_write_commands(CommandTable& t) {
                int64_t size = DK_TRY(parse_integer(c.args[1], "size"));
                if (size < 0) return make_error(EINVAL, "size must be >= 0");
                fs::InodePtr ino = DK_TRY(open_regular(sh, c.args[0]));
-               DK_TRY_CTX(ino->truncate(static_cast<uint64_t>(size)), q(c.args[0]));
+               DK_TRY(at_path(ino->truncate(static_cast<uint64_t>(size)), c.args[0]));
                return {};
              }));
   t.add(wcmd("utimens", "path atsecs atnsecs mtsecs mtnsecs", 5, "set timestamp of a file with nanosecond precision",
@@ -309,7 +309,7 @@ void add_write_commands(CommandTable& t) {
                  return fs::Timespec{sec, static_cast<uint32_t>(nsec)};
                };
                auto r = DK_TRY(sh.resolve(c.args[0], true));
-               DK_TRY_CTX(r.inode->utimens(ts(v[0], v[1]), ts(v[2], v[3])), q(c.args[0]));
+               DK_TRY(at_path(r.inode->utimens(ts(v[0], v[1]), ts(v[2], v[3])), c.args[0]));
                return {};
              }));
   FishCommand ln = kernel_only("ln", "target linkname", "create a hard link", 2);

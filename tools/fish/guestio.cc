@@ -19,7 +19,7 @@ std::string quoted(std::string_view p) { return "'" + std::string(p) + "'"; }
 Result<fs::InodePtr> open_or_create(Shell& sh, std::string_view path) {
   auto r = sh.resolve(path, true);
   if (r) {
-    fs::Stat st = DK_TRY_CTX(r->inode->stat(), quoted(path));
+    fs::Stat st = DK_TRY(at_path(r->inode->stat(), path));
     if (st.type() == fs::FileType::Directory) return make_error(EISDIR, quoted(path) + ": Is a directory");
     if (st.type() != fs::FileType::Regular) return make_error(EINVAL, quoted(path) + ": not a regular file");
     return r->inode;
@@ -28,21 +28,32 @@ Result<fs::InodePtr> open_or_create(Shell& sh, std::string_view path) {
   auto [parent, name] = DK_TRY(sh.resolve_parent(path));
   fs::NewFile nf;
   nf.mode = 0644;
-  return DK_TRY_CTX(parent.inode->create(name, nf), quoted(path));
+  return DK_TRY(at_path(parent.inode->create(name, nf), path));
 }
 
 }  // namespace
 
+Error at_path(const Error& e, std::string_view path) {
+  switch (e.code) {
+    case ENOENT: case EEXIST: case ENOTEMPTY: case ENOTDIR: case EISDIR: case EROFS: case ENOSPC:
+    case EPERM: case EACCES: case ENAMETOOLONG: case ELOOP: case EXDEV: case EFBIG: case EMLINK:
+    case EDQUOT:
+      return Error{e.code, quoted(path) + ": " + std::strerror(e.code)};
+    default:
+      return e.with_context(quoted(path));
+  }
+}
+
 Result<fs::InodePtr> open_regular(Shell& sh, std::string_view path) {
   auto r = DK_TRY(sh.resolve(path, true));
-  fs::Stat st = DK_TRY_CTX(r.inode->stat(), quoted(path));
+  fs::Stat st = DK_TRY(at_path(r.inode->stat(), path));
   if (st.type() == fs::FileType::Directory) return make_error(EISDIR, quoted(path) + ": Is a directory");
   return r.inode;
 }
 
 Result<std::string> read_whole(Shell& sh, std::string_view path) {
   fs::InodePtr ino = DK_TRY(open_regular(sh, path));
-  return DK_TRY_CTX(fs::read_file(*ino, kMaxWholeRead), quoted(path));
+  return DK_TRY(at_path(fs::read_file(*ino, kMaxWholeRead), path));
 }
 
 Result<void> read_chunks(fs::Inode& inode, const std::function<Result<void>(std::string_view)>& sink) {
@@ -160,11 +171,11 @@ Result<void> write_guest_file(Shell& sh, std::string_view path, std::string_view
   fs::InodePtr ino = DK_TRY(open_or_create(sh, path));
   uint64_t off = 0;
   if (append) {
-    off = DK_TRY_CTX(ino->stat(), quoted(path)).size;
+    off = DK_TRY(at_path(ino->stat(), path)).size;
   } else {
-    DK_TRY_CTX(ino->truncate(0), quoted(path));
+    DK_TRY(at_path(ino->truncate(0), path));
   }
-  if (!data.empty()) DK_TRY_CTX(ino->write(off, std::as_bytes(std::span(data.data(), data.size()))), quoted(path));
+  if (!data.empty()) DK_TRY(at_path(ino->write(off, std::as_bytes(std::span(data.data(), data.size()))), path));
   return {};
 }
 
@@ -188,7 +199,7 @@ Result<void> upload_from(Shell& sh, const std::string& local, std::string_view p
     }
     if (n == 0) break;
     auto w = (*ino)->write(off, std::as_bytes(std::span(buf.data(), static_cast<size_t>(n))));
-    if (!w) r = make_error(w.error().with_context(quoted(path)));
+    if (!w) r = make_error(at_path(w.error(), path));
     off += static_cast<uint64_t>(n);
   }
   ::close(fd);

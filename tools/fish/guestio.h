@@ -15,6 +15,17 @@
 
 namespace dk::tools::fish {
 
+// The error of an operation on guest `path`: "'/d': Directory not empty"
+// for the errno values that say it all (the driver's own wording names only
+// a component or the device), "'/d': <driver message>" otherwise.
+Error at_path(const Error& e, std::string_view path);
+
+template <class T>
+Result<T> at_path(Result<T> r, std::string_view path) {
+  if (r) return r;
+  return make_error(at_path(r.error(), path));
+}
+
 inline constexpr uint64_t kMaxWholeRead = 256u << 20;  // cat, read-file, hexdump...
 
 // The regular file at `path` (links followed); EISDIR for a directory.

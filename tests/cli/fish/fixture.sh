@@ -22,8 +22,8 @@ mkdir -p data/sub; printf 'second fs\n' > data/sub/note
 
 truncate -s 32M disk.raw
 printf 'label: dos\n,16M,L\n,8M,L\n' | sfdisk -q disk.raw
-mkfs.ext4 -q -F -L rootfs -E root_owner=0:0 -d tree p1.img 16M
-mkfs.ext4 -q -F -L data -d data p2.img 8M
+mkfs.ext4 -q -F -L rootfs -E root_owner=0:0 -d tree p1.img 16M >/dev/null
+mkfs.ext4 -q -F -L data -d data p2.img 8M >/dev/null
 dd if=p1.img of=disk.raw bs=1M seek=1 conv=notrunc status=none
 dd if=p2.img of=disk.raw bs=1M seek=17 conv=notrunc status=none
 qemu-img convert -O qcow2 disk.raw disk.qcow2

@@ -156,6 +156,7 @@ n4
 20
 2
 second fs
+
 user
 user/a file.txt
 ASCII text
