@@ -19,6 +19,8 @@ head -c 5000 /dev/zero > tree/var/zeros
 chmod 0600 tree/etc/three
 touch -d '2020-01-02 03:04:05 UTC' tree/etc/three tree/etc/alpha
 mkdir -p data/sub; printf 'second fs\n' > data/sub/note
+# A test may add files first (extra_tree is called with the tree built).
+if declare -F extra_tree >/dev/null; then extra_tree; fi
 
 truncate -s 32M disk.raw
 printf 'label: dos\n,16M,L\n,8M,L\n' | sfdisk -q disk.raw
