@@ -36,5 +36,6 @@ Command add_cat(CLI::App& parent);
 Command add_snapshot(CLI::App& parent);
 Command add_check(CLI::App& parent);
 Command add_fish(CLI::App& parent);
+Command add_inspect(CLI::App& parent);
 
 }  // namespace dk::tools

@@ -10,6 +10,7 @@ std::vector<Command> add_all_commands(CLI::App& app) {
       add_resize(app),      add_commit(app), add_measure(app), add_amend(app),
       add_filesystems(app), add_ls(app),     add_cat(app),
       add_fish(app),
+      add_inspect(app),
   };
 }
 

@@ -89,4 +89,22 @@ if command -v sfdisk >/dev/null && command -v mkfs.ext4 >/dev/null; then
     mkfs.$t -q -F -b 1024 -N 16 -d "$w/t" "$w/f.img" 128K >/dev/null 2>&1 && add "$w/f.img"
   done
 fi
+# Guest files for the fuzz_inspect_* targets: release files, fstab, dpkg
+# status, pacman desc, apk installed, and rpm header blobs from an rpmdb.
+printf 'PRETTY_NAME="Debian GNU/Linux 12"\nID=debian\nVERSION_ID="12"\n' >"$w/t.txt" && add "$w/t.txt"
+printf 'Red Hat Enterprise Linux AS release 4 (Nahant Update 8)\n' >"$w/t.txt" && add "$w/t.txt"
+printf 'DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\nDISTRIB_DESCRIPTION="Ubuntu 22.04 LTS"\n' >"$w/t.txt" && add "$w/t.txt"
+printf 'UUID=1111 / ext4 defaults 0 1\nLABEL=DATA /srv\\040x vfat rw 0 2\n/dev/vdb1 /home ext4 rw\nPARTUUID=0badcafe-02 none swap sw\n' >"$w/t.txt" && add "$w/t.txt"
+printf 'Package: a\nStatus: install ok installed\nVersion: 1:2.0-1\nArchitecture: all\nDescription: s\n d\n .\n\n' >"$w/t.txt" && add "$w/t.txt"
+printf '%%NAME%%\nbash\n\n%%VERSION%%\n5.2-1\n\n%%ARCH%%\nx86_64\n\nP:musl\nV:1.2-r0\n\n' >"$w/t.txt" && add "$w/t.txt"
+if command -v rpm >/dev/null && command -v rpmbuild >/dev/null && command -v sqlite3 >/dev/null; then
+  mkdir -p "$w/rpm/top"
+  printf 'Name: s\nVersion: 1\nRelease: 2\nEpoch: 3\nSummary: s\nLicense: MIT\nBuildArch: noarch\n%%description\nd\n%%files\n' >"$w/rpm/s.spec"
+  if rpmbuild --quiet -bb --define "_topdir $w/rpm/top" "$w/rpm/s.spec" >/dev/null 2>&1 &&
+     rpm --dbpath "$w/rpm/db" --initdb 2>/dev/null &&
+     rpm --dbpath "$w/rpm/db" -i --nodeps --justdb --noscripts "$w"/rpm/top/RPMS/noarch/*.rpm >/dev/null 2>&1; then
+    sqlite3 "$w/rpm/db/rpmdb.sqlite" "select writefile('$w/rpm/h.bin', blob) from Packages limit 1" >/dev/null &&
+      add "$w/rpm/h.bin"
+  fi
+fi
 echo "seeds.sh: $n seeds in $out"
