@@ -1,6 +1,7 @@
 #include "fs/disk.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include "formats/chain.h"
 #include "formats/filters/filters.h"
@@ -53,6 +54,11 @@ Result<void> Guest::add_disk(std::unique_ptr<fmt::Layer> layer,
     if (warn) warn(w);
     else std::fprintf(stderr, "diskit: warning: %s\n", w.c_str());
   }
+  if (d.table.kind != TableKind::None && layer->size() >= 34 * 1024) {
+    uint8_t vd[6];
+    DK_TRY(layer->read(32 * 1024, std::as_writable_bytes(std::span(vd))));
+    d.hybrid_iso = vd[0] == 1 && std::memcmp(vd + 1, "CD001", 5) == 0;
+  }
   d.layer = std::move(layer);
   m_disks.push_back(std::move(d));
   return {};
@@ -81,7 +87,7 @@ std::vector<BlockDevice> Guest::filesystem_candidates() const {
   std::vector<BlockDevice> out;
   auto parts = partitions();
   for (size_t i = 0; i < m_disks.size(); ++i) {
-    if (m_disks[i].table.partitions.empty())
+    if (m_disks[i].table.partitions.empty() || m_disks[i].hybrid_iso)
       out.push_back({disk_name(i), i, 0, 0, m_disks[i].layer->size(), nullptr});
     for (const auto& p : parts)
       if (p.disk == i) out.push_back(p);

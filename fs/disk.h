@@ -69,6 +69,10 @@ class Guest {
   struct Disk {
     std::unique_ptr<fmt::Layer> layer;
     PartitionTable table;
+    // A hybrid ISO (isohybrid, grub-mkrescue): an ISO 9660 file system at
+    // the start of a disk that also has a partition table. The whole disk
+    // is then a file-system candidate too, as blkid and lsblk show it.
+    bool hybrid_iso = false;
   };
   Result<void> add_disk(std::unique_ptr<fmt::Layer> layer, const std::function<void(const std::string&)>& warn);
 

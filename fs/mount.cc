@@ -1,10 +1,14 @@
 #include "fs/mount.h"
 
 #include "fs/ext/ext.h"
+#include "fs/fat/fat.h"
+#include "fs/iso9660/iso9660.h"
 
 namespace dk::fs {
 
-bool can_open(const std::string& type) { return type == "ext2" || type == "ext3" || type == "ext4"; }
+bool can_open(const std::string& type) {
+  return type == "ext2" || type == "ext3" || type == "ext4" || type == "vfat" || type == "iso9660";
+}
 
 Result<std::unique_ptr<FileSystem>> open_filesystem(Guest& guest, const BlockDevice& dev,
                                                     const MountOptions& opts) {
@@ -18,6 +22,9 @@ Result<std::unique_ptr<FileSystem>> open_filesystem(Guest& guest, const BlockDev
     eo.device_name = dev.name;
     return open_ext(std::move(layer), eo);
   }
+  if (p.type == "vfat") return open_fat(std::move(layer), {opts.writable, opts.warn, dev.name});
+  if (p.type == "iso9660")  // always read-only, like Linux on write-protected media
+    return open_iso9660(std::move(layer), IsoOpenOptions{dev.name});
   return make_error(ENOTSUP, "'" + dev.name + "': " + p.type +
                                  " file systems can be detected but not read yet");
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "formats/core/endian.h"
+#include "fs/iso9660/iso9660.h"
 
 namespace dk::fs {
 namespace {
@@ -88,23 +89,9 @@ bool probe_btrfs(const Buf& b, ProbeResult& r) {
   return true;
 }
 
-bool probe_iso9660(const Buf& b, ProbeResult& r) {
-  const size_t pvd = 32768;
-  if (!b.has(pvd, 2048) || b.at(pvd)[0] != 1 || !b.eq(pvd + 1, "CD001")) return false;
-  r.type = "iso9660";
-  r.label = fixed_string(b.at(pvd + 40), 32);
-  r.size = uint64_t{load_le32(b.at(pvd + 80))} * load_le16(b.at(pvd + 128));
-  // blkid: the volume creation date "YYYYMMDDHHMMSScc" as "YYYY-MM-DD-HH-MM-SS-cc".
-  const uint8_t* d = b.at(pvd + 813);
-  bool digits = true;
-  for (int i = 0; i < 16; ++i) digits = digits && d[i] >= '0' && d[i] <= '9';
-  if (digits && std::memcmp(d, "0000000000000000", 16) != 0) {
-    std::string s(reinterpret_cast<const char*>(d), 16);
-    r.uuid = s.substr(0, 4) + "-" + s.substr(4, 2) + "-" + s.substr(6, 2) + "-" + s.substr(8, 2) +
-             "-" + s.substr(10, 2) + "-" + s.substr(12, 2) + "-" + s.substr(14, 2);
-  }
-  return true;
-}
+// blkid's rules (the Joliet label merged with the primary one, UUID from
+// the modification or creation date) live with the ISO 9660 driver.
+bool probe_iso9660(const Buf& b, ProbeResult& r) { return identify_iso9660(b.b, r); }
 
 bool probe_swap(const Buf& b, ProbeResult& r) {
   for (size_t page : {4096u, 8192u, 16384u, 65536u}) {

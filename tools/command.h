@@ -37,5 +37,10 @@ Command add_snapshot(CLI::App& parent);
 Command add_check(CLI::App& parent);
 Command add_fish(CLI::App& parent);
 Command add_inspect(CLI::App& parent);
+Command add_df(CLI::App& parent);
+Command add_copy_in(CLI::App& parent);
+Command add_copy_out(CLI::App& parent);
+Command add_tar_in(CLI::App& parent);
+Command add_tar_out(CLI::App& parent);
 
 }  // namespace dk::tools

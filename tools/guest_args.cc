@@ -55,4 +55,19 @@ Result<void> mount_guest(fs::GuestMounts& mounts, const GuestOptions& o, bool wr
   return {};
 }
 
+Result<MountedGuest> open_mounted(const CLI::App& app, const GuestOptions& o, bool writable) {
+  MountedGuest m;
+  m.guest = DK_TRY(open_guest(app, o, writable));
+  m.mounts = std::make_unique<fs::GuestMounts>(*m.guest);
+  DK_TRY(mount_guest(*m.mounts, o, writable));
+  return m;
+}
+
+std::string display_name(const GuestOptions& o) {
+  if (o.images.empty()) return "";
+  const std::string& last = o.images.back();
+  size_t slash = last.rfind('/');
+  return slash == std::string::npos ? last : last.substr(slash + 1);
+}
+
 }  // namespace dk::tools

@@ -36,4 +36,20 @@ Result<std::unique_ptr<fs::Guest>> open_guest(const CLI::App& app, const GuestOp
 // what its fstab names (GuestMounts::mount_inspected).
 Result<void> mount_guest(fs::GuestMounts& mounts, const GuestOptions& o, bool writable);
 
+// A guest opened and mounted for one tool run (the mounts refer to the guest,
+// so both live together).
+struct MountedGuest {
+  std::unique_ptr<fs::Guest> guest;
+  std::unique_ptr<fs::GuestMounts> mounts;
+};
+
+// open_guest + mount_guest. writable: the images are opened read-write with
+// their lock taken (an image in use by another process is refused) and the
+// file systems mounted read-write.
+Result<MountedGuest> open_mounted(const CLI::App& app, const GuestOptions& o, bool writable);
+
+// The name virt-df shows for the guest of -a options: the basename of the
+// last -a image.
+std::string display_name(const GuestOptions& o);
+
 }  // namespace dk::tools

@@ -1,6 +1,7 @@
 // The convert pipeline: a reader thread (plans and reads chunks), optional
 // compression workers, and the calling thread writing chunks in guest order.
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +27,9 @@ namespace {
 constexpr uint64_t kMaxBufferBytes = 160u << 20;
 // Runs shorter than this are read: mapping costs two system calls.
 constexpr uint64_t kMinMapBytes = 64u << 10;
+// Deferred writes joined into one pwritev: at most this many, and bytes.
+constexpr size_t kMaxBatch = 64;
+constexpr uint64_t kMaxBatchBytes = 16u << 20;
 
 // Chunk buffers are anonymous mappings (page aligned, so O_DIRECT friendly)
 // because parts of them are replaced by mappings of source files.
@@ -150,7 +154,8 @@ class Pipeline {
   void process_job(Job& job);
   Result<void> write_job(Job& job);
   void queue_deferred(Job& job);
-  void run_deferred(const WriteTask& t);
+  void flusher_main();
+  void run_deferred(std::span<const WriteTask> batch);
   void finish_job(std::unique_ptr<Job> job);
   void stop();
 
@@ -190,7 +195,8 @@ class Pipeline {
   // Deferred data writes (DeferredWrites targets): queued by the writer,
   // done by the workers; a slot is freed when its last one completes.
   DeferredWrites* m_deferrer = nullptr;
-  std::deque<WriteTask> m_write_queue;  // waiting for a worker
+  std::deque<WriteTask> m_write_queue;  // waiting for the flusher thread
+  std::condition_variable m_cv_flush;   // flusher: writes were queued
   std::vector<unsigned> m_slot_pending;
   uint64_t m_outstanding = 0;
   std::optional<Error> m_write_error;
@@ -230,8 +236,8 @@ Result<void> Pipeline::setup() {
   // spread over workers; everything else stays on one thread per side.
   m_parallel_read = std::all_of(m_sources.begin(), m_sources.end(), io_thread_safe) &&
                     (!m_opts.compare_base || io_thread_safe(m_opts.compare_base));
-  m_parallel_write = !m_opts.compress && io_thread_safe(&m_target);
-  if (!m_parallel_write) m_deferrer = dynamic_cast<DeferredWrites*>(&m_target);
+  m_deferrer = dynamic_cast<DeferredWrites*>(&m_target);
+  m_parallel_write = !m_opts.compress && !m_deferrer && io_thread_safe(&m_target);
   m_slot_pending.assign(depth, 0);
   unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   if (m_splitter)
@@ -402,19 +408,9 @@ void Pipeline::worker_main() {
     std::unique_ptr<Job> job;
     {
       std::unique_lock lk(m_mu);
-      m_cv_work.wait(lk, [&] {
-        return m_abort || !m_write_queue.empty() || !m_work.empty() || (m_jobs_total != UINT64_MAX && m_writer_done);
-      });
+      m_cv_work.wait(lk, [&] { return m_abort || !m_work.empty() || m_jobs_total != UINT64_MAX; });
       if (m_abort) return;
-      if (!m_write_queue.empty()) {
-        // Writes first: they free buffer slots.
-        WriteTask task = m_write_queue.front();  // a copy: the queue changes
-        m_write_queue.pop_front();
-        lk.unlock();
-        run_deferred(task);
-        continue;
-      }
-      if (m_work.empty()) return;  // reader and writer done, nothing left
+      if (m_work.empty()) return;  // the reader is done, nothing left
       job = std::move(m_work.front());
       m_work.pop_front();
     }
@@ -430,27 +426,68 @@ void Pipeline::worker_main() {
   }
 }
 
-void Pipeline::run_deferred(const WriteTask& t) {
+// The one thread that performs deferred data writes, in the order they were
+// queued. One thread, because buffered writes to one file serialize on its
+// inode lock anyway (several writers only spin on it, burning the core the
+// readers need); host-contiguous writes go out as one pwritev.
+void Pipeline::flusher_main() {
+  std::vector<WriteTask> batch;
+  for (;;) {
+    {
+      std::unique_lock lk(m_mu);
+      m_cv_flush.wait(lk, [&] { return m_abort || !m_write_queue.empty() || m_writer_done; });
+      if (m_abort || (m_write_queue.empty() && m_writer_done)) return;
+      batch.clear();
+      uint64_t bytes = 0;
+      while (!m_write_queue.empty() && batch.size() < kMaxBatch && bytes < kMaxBatchBytes) {
+        const WriteTask& t = m_write_queue.front();
+        if (!batch.empty() && (t.w.fd != batch.back().w.fd || t.w.offset != batch.back().w.offset + batch.back().w.length))
+          break;
+        bytes += t.w.length;
+        batch.push_back(t);
+        m_write_queue.pop_front();
+      }
+    }
+    run_deferred(batch);
+  }
+}
+
+void Pipeline::run_deferred(std::span<const WriteTask> batch) {
   std::optional<Error> err;
-  for (uint64_t done = 0; done < t.w.length;) {
-    ssize_t n = ::pwrite(t.w.fd, t.w.data + done, t.w.length - done, static_cast<off_t>(t.w.offset + done));
+  iovec iov[kMaxBatch];
+  size_t n_iov = 0;
+  for (const WriteTask& t : batch) iov[n_iov++] = iovec{const_cast<std::byte*>(t.w.data), t.w.length};
+  const int fd = batch.front().w.fd;
+  uint64_t off = batch.front().w.offset;
+  size_t first = 0;
+  while (first < n_iov) {
+    ssize_t n = ::pwritev(fd, iov + first, static_cast<int>(n_iov - first), static_cast<off_t>(off));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      Error e = n < 0 ? errno_error("write to '" + m_target.filename() + "' at offset " +
-                                    std::to_string(t.w.offset + done)).value()
+      Error e = n < 0 ? errno_error("write to '" + m_target.filename() + "' at offset " + std::to_string(off)).value()
                       : make_error(EIO, "short write to '" + m_target.filename() + "'").value();
-      err = e.with_context("error while writing at byte " + std::to_string(t.guest_off));
+      err = e.with_context("error while writing at byte " + std::to_string(batch[first].guest_off));
       break;
     }
-    done += static_cast<uint64_t>(n);
+    off += static_cast<uint64_t>(n);
+    for (size_t done = static_cast<size_t>(n); done && first < n_iov;) {
+      size_t k = std::min(done, iov[first].iov_len);
+      iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + k;
+      iov[first].iov_len -= k;
+      done -= k;
+      if (iov[first].iov_len == 0) ++first;
+    }
   }
   std::lock_guard lk(m_mu);
   if (err && !m_write_error) m_write_error = std::move(err);
-  if (--m_slot_pending[t.slot] == 0) {
-    m_free.push_back(t.slot);
-    m_cv_free.notify_one();
+  for (const WriteTask& t : batch) {
+    if (--m_slot_pending[t.slot] == 0) {
+      m_free.push_back(t.slot);
+      m_cv_free.notify_one();
+    }
   }
-  if (--m_outstanding == 0) m_cv_written.notify_all();
+  m_outstanding -= batch.size();
+  if (m_outstanding == 0) m_cv_written.notify_all();
 }
 
 // Hands a written job's deferred data writes to the workers; the last one
@@ -462,7 +499,7 @@ void Pipeline::queue_deferred(Job& job) {
   for (size_t i = 0; i < job.deferred.size(); ++i) {
     m_write_queue.push_back(WriteTask{job.slot, job.deferred_off[i], job.deferred[i]});
   }
-  m_cv_work.notify_all();
+  m_cv_flush.notify_one();
 }
 
 Result<void> Pipeline::write_job(Job& job) {
@@ -504,6 +541,7 @@ void Pipeline::stop() {
   m_cv_free.notify_all();
   m_cv_work.notify_all();
   m_cv_ready.notify_all();
+  m_cv_flush.notify_all();
 }
 
 Result<void> Pipeline::run() {
@@ -517,6 +555,8 @@ Result<void> Pipeline::run() {
   std::thread reader([this] { reader_main(); });
   std::vector<std::thread> workers;
   for (unsigned i = 0; i < m_workers; ++i) workers.emplace_back([this] { worker_main(); });
+  std::thread flusher;
+  if (m_deferrer) flusher = std::thread([this] { flusher_main(); });
 
   Result<void> result;
   for (uint64_t seq = 0;; ++seq) {
@@ -557,7 +597,7 @@ Result<void> Pipeline::run() {
     // the target (and before the buffers go away).
     std::unique_lock lk(m_mu);
     m_writer_done = true;
-    m_cv_work.notify_all();
+    m_cv_flush.notify_all();
     m_cv_written.wait(lk, [&] { return m_outstanding == 0; });
     if (result && m_write_error) result = make_error(*m_write_error);
   }
@@ -565,6 +605,7 @@ Result<void> Pipeline::run() {
   stop();
   reader.join();
   for (auto& w : workers) w.join();
+  if (flusher.joinable()) flusher.join();
   return result;
 }
 

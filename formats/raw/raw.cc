@@ -48,7 +48,7 @@ uint32_t probe_direct_alignment(const File& f, bool is_blk) {
 // fallocate errors meaning "this file system cannot do it".
 bool fallocate_unsupported(int code) { return code == ENOTSUP || code == EINVAL || code == ENOSYS; }
 
-class RawLayer final : public Layer, public HostMapped {
+class RawLayer final : public Layer, public HostMapped, public DeferredWrites {
  public:
   RawLayer(File f, bool writable, uint64_t size, uint32_t align, bool direct, bool probed, bool blk)
       : Layer(f.path(), writable),
@@ -73,6 +73,15 @@ class RawLayer final : public Layer, public HostMapped {
     const uint64_t fsize = DK_TRY(m_file.size());
     if (off >= fsize) return Run{-1, 0, len};
     return Run{m_file.fd(), off, std::min(len, fsize - off)};
+  }
+  // DeferredWrites: a plain page-cache write of a regular file is handed
+  // back as is; anything needing care (O_DIRECT alignment, the probed
+  // sector-0 check, bounds errors, block devices) is written here.
+  Result<void> write_deferred(uint64_t off, std::span<const std::byte> in, std::vector<Write>& out) override {
+    if (m_direct || m_blk || !writable() || (m_probed && off < kSector) || off > m_size || in.size() > m_size - off)
+      return write(off, in);
+    if (!in.empty()) out.push_back(Write{m_file.fd(), off, in.data(), in.size()});
+    return {};
   }
 
  protected:

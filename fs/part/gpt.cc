@@ -72,15 +72,16 @@ std::string utf16le_name(const uint8_t* p, size_t units) {
 
 // Reads and checks the header at `lba` and its entry array. Returns the
 // reason it is invalid in `why` (empty when fine).
-Result<bool> load_gpt(fmt::Layer& disk, uint64_t lba, GptHeader& h, std::vector<uint8_t>& entries,
+Result<bool> load_gpt(fmt::Layer& disk, uint64_t ss, uint64_t lba, GptHeader& h, std::vector<uint8_t>& entries,
                       std::string& why) {
-  const uint64_t sectors = disk.size() / kSectorSize;
+  const uint64_t sectors = disk.size() / ss;
   if (lba == 0 || lba >= sectors) { why = "header sector is outside the disk"; return false; }
-  uint8_t s[kSectorSize];
-  DK_TRY(disk.read(lba * kSectorSize, std::as_writable_bytes(std::span(s))));
+  std::vector<uint8_t> sector(ss);
+  uint8_t* s = sector.data();
+  DK_TRY(disk.read(lba * ss, std::as_writable_bytes(std::span(sector))));
   if (std::memcmp(s, "EFI PART", 8) != 0) { why = "no GPT signature"; return false; }
   uint32_t hsize = load_le32(s + 12);
-  if (hsize < 92 || hsize > kSectorSize) { why = "bad header size"; return false; }
+  if (hsize < 92 || hsize > ss) { why = "bad header size"; return false; }
   uint32_t want = load_le32(s + 16);
   std::memset(s + 16, 0, 4);
   if (crc32_of(s, hsize) != want) { why = "header CRC32 mismatch"; return false; }
@@ -99,20 +100,20 @@ Result<bool> load_gpt(fmt::Layer& disk, uint64_t lba, GptHeader& h, std::vector<
   }
   uint64_t bytes = uint64_t{h.num_entries} * h.entry_size;
   if (bytes > kMaxGptArrayBytes) { why = "entry array is too large"; return false; }
-  auto end = checked_add(checked_mul(h.entries_lba, kSectorSize).value_or(UINT64_MAX), bytes);
+  auto end = checked_add(checked_mul(h.entries_lba, ss).value_or(UINT64_MAX), bytes);
   if (h.entries_lba == 0 || !end || *end > disk.size()) { why = "entry array is outside the disk"; return false; }
   entries.resize(bytes);
-  DK_TRY(disk.read(h.entries_lba * kSectorSize, std::as_writable_bytes(std::span(entries))));
+  DK_TRY(disk.read(h.entries_lba * ss, std::as_writable_bytes(std::span(entries))));
   if (crc32_of(entries.data(), entries.size()) != h.entries_crc) {
     why = "entry array CRC32 mismatch"; return false;
   }
   return true;
 }
 
-void fill_partitions(fmt::Layer& disk, const GptHeader& h, const std::vector<uint8_t>& entries,
+void fill_partitions(fmt::Layer& disk, uint64_t ss, const GptHeader& h, const std::vector<uint8_t>& entries,
                      PartitionTable& t) {
   static const uint8_t kZero[16] = {};
-  const uint64_t sectors = disk.size() / kSectorSize;
+  const uint64_t sectors = disk.size() / ss;
   for (uint32_t i = 0; i < h.num_entries; ++i) {
     const uint8_t* e = entries.data() + uint64_t{i} * h.entry_size;
     if (std::memcmp(e, kZero, 16) == 0) continue;
@@ -125,8 +126,8 @@ void fill_partitions(fmt::Layer& disk, const GptHeader& h, const std::vector<uin
     if (last >= sectors) last = sectors - 1;
     Partition p;
     p.number = static_cast<int>(i + 1);
-    p.offset = first * kSectorSize;
-    p.size = (last - first + 1) * kSectorSize;
+    p.offset = first * ss;
+    p.size = (last - first + 1) * ss;
     p.type_guid = guid_to_string(e);
     p.part_guid = guid_to_string(e + 16);
     p.attributes = load_le64(e + 48);
@@ -139,23 +140,24 @@ void fill_partitions(fmt::Layer& disk, const GptHeader& h, const std::vector<uin
 
 }  // namespace
 
-Result<bool> read_gpt(fmt::Layer& disk, PartitionTable& t) {
-  const uint64_t sectors = disk.size() / kSectorSize;
+Result<bool> read_gpt(fmt::Layer& disk, PartitionTable& t, uint64_t ss) {
+  const uint64_t sectors = disk.size() / ss;
   if (sectors < 3) return false;
   GptHeader h;
   std::vector<uint8_t> entries;
   std::string why_primary, why_backup;
-  bool ok = DK_TRY(load_gpt(disk, 1, h, entries, why_primary));
+  bool ok = DK_TRY(load_gpt(disk, ss, 1, h, entries, why_primary));
   if (!ok) {
     // The backup lives at the last sector (the primary's alternate_lba is not trusted: it is damaged).
-    ok = DK_TRY(load_gpt(disk, sectors - 1, h, entries, why_backup));
+    ok = DK_TRY(load_gpt(disk, ss, sectors - 1, h, entries, why_backup));
     if (!ok) return false;
     t.warnings.push_back("'" + disk.filename() + "': the primary GPT is damaged (" + why_primary +
                          "); using the backup GPT");
   }
   t.kind = TableKind::Gpt;
   t.disk_guid = guid_to_string(h.disk_guid);
-  fill_partitions(disk, h, entries, t);
+  t.sector_size = ss;
+  fill_partitions(disk, ss, h, entries, t);
   return true;
 }
 

@@ -36,14 +36,15 @@ std::string mbr_part_uuid(uint32_t id, int number) {
 // Adds a partition at [lba, lba+sectors) if it starts inside the disk; false when dropped.
 bool add_partition(PartitionTable& t, uint64_t disk_size, int number, uint64_t lba,
                    uint64_t sectors, const MbrEntry& e, const std::string& disk_name) {
-  uint64_t off = lba * kSectorSize;  // lba < 2^33, cannot overflow
+  const uint64_t ss = t.sector_size;
+  uint64_t off = lba * ss;  // lba < 2^33 and ss <= 4096: cannot overflow
   if (sectors == 0) return false;
   if (off >= disk_size) {
     t.warnings.push_back("'" + disk_name + "': partition " + std::to_string(number) +
                          " starts beyond the end of the disk; ignored");
     return false;
   }
-  uint64_t size = sectors * kSectorSize;
+  uint64_t size = sectors * ss;
   if (size > disk_size - off) {
     t.warnings.push_back("'" + disk_name + "': partition " + std::to_string(number) +
                          " extends beyond the end of the disk; truncated");
@@ -66,14 +67,16 @@ Result<void> read_logicals(fmt::Layer& disk, PartitionTable& t, uint64_t ext_lba
   std::set<uint64_t> seen;
   uint64_t ebr = ext_lba;
   int number = 5;
-  std::array<uint8_t, kSectorSize> sec;
+  const uint64_t ss = t.sector_size;
+  // Only the first 512 bytes of an EBR sector hold the table.
+  std::array<uint8_t, 512> sec;
   for (int step = 0; step < kMaxLogical; ++step) {
     if (!seen.insert(ebr).second) {
       t.warnings.push_back("'" + disk.filename() + "': loop in the extended partition chain; stopped");
       return {};
     }
-    if (ebr * kSectorSize + kSectorSize > disk_size) return {};
-    DK_TRY(disk.read(ebr * kSectorSize, std::as_writable_bytes(std::span(sec))));
+    if (ebr * ss + ss > disk_size) return {};
+    DK_TRY(disk.read(ebr * ss, std::as_writable_bytes(std::span(sec))));
     if (sec[510] != 0x55 || sec[511] != 0xaa) return {};
     MbrEntry data = entry_at(sec.data(), 0);
     MbrEntry link = entry_at(sec.data(), 1);
@@ -94,7 +97,7 @@ Result<void> read_logicals(fmt::Layer& disk, PartitionTable& t, uint64_t ext_lba
 
 }  // namespace
 
-Result<bool> read_mbr(fmt::Layer& disk, const uint8_t* sector0, PartitionTable& t) {
+Result<bool> read_mbr(fmt::Layer& disk, const uint8_t* sector0, PartitionTable& t, uint64_t ss) {
   if (sector0[510] != 0x55 || sector0[511] != 0xaa) return false;
   // A FAT/NTFS boot sector also ends in 55 aa: require sane status bytes.
   for (int i = 0; i < 4; ++i) {
@@ -102,6 +105,7 @@ Result<bool> read_mbr(fmt::Layer& disk, const uint8_t* sector0, PartitionTable& 
     if (st != 0 && st != 0x80) return false;
   }
   t.kind = TableKind::Mbr;
+  t.sector_size = ss;
   t.mbr_id = load_le32(sector0 + 440);
   int extended_seen = 0;
   for (int i = 0; i < 4; ++i) {

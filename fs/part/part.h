@@ -14,7 +14,8 @@
 
 namespace dk::fs {
 
-inline constexpr uint64_t kSectorSize = 512;
+inline constexpr uint64_t kSectorSize = 512;      // logical sector of an image (Linux default)
+inline constexpr uint64_t kLargeSectorSize = 4096; // 4Kn disks: GPT found at byte 4096
 inline constexpr int kMaxLogical = 256;              // logical partitions followed
 inline constexpr uint32_t kMaxGptEntries = 65536;    // entries in a GPT array
 inline constexpr uint64_t kMaxGptArrayBytes = 4u << 20;
@@ -43,6 +44,7 @@ struct PartitionTable {
   TableKind kind = TableKind::None;
   uint32_t mbr_id = 0;        // MBR disk signature
   std::string disk_guid;      // GPT
+  uint64_t sector_size = kSectorSize;  // the logical sector the table is in units of
   std::vector<Partition> partitions;  // by number
   // One-line notes for the user ("primary GPT header is damaged; using the
   // backup GPT"); the caller prints them once.
@@ -54,7 +56,10 @@ struct PartitionTable {
 
 // Reads the partition table of `disk`. A disk without a recognisable table
 // gives kind None (not an error); EIO-class errors from the disk propagate.
-Result<PartitionTable> read_partition_table(fmt::Layer& disk);
+// sector_size 0 decides as Linux does for an image file: 512-byte sectors,
+// except a GPT found only with 4096-byte sectors (its header at byte 4096
+// or its backup in the last 4 KiB); 512 or 4096 forces that size.
+Result<PartitionTable> read_partition_table(fmt::Layer& disk, uint64_t sector_size = 0);
 
 // A 16-byte on-disk GUID (mixed endian) as "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX".
 std::string guid_to_string(const uint8_t* g);

@@ -73,9 +73,10 @@ TEST(Mbr, NoSignatureMeansNoTable) {
   EXPECT_EQ(t->kind, TableKind::None);
 }
 
-// A GPT written by hand: header at `lba`, entries at `entries_lba`.
-void put_gpt(TestDisk& d, uint64_t lba, uint64_t alt, uint64_t entries_lba, uint32_t n) {
-  uint8_t* ents = d.bytes.data() + entries_lba * 512;
+// A GPT written by hand: header at `lba`, entries at `entries_lba`, in
+// units of `ss`-byte sectors.
+void put_gpt(TestDisk& d, uint64_t lba, uint64_t alt, uint64_t entries_lba, uint32_t n, uint64_t ss = 512) {
+  uint8_t* ents = d.bytes.data() + entries_lba * ss;
   std::memset(ents, 0, n * 128);
   static const uint8_t kLinux[16] = {0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84, 0x72, 0x47,
                                      0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4};
@@ -84,15 +85,15 @@ void put_gpt(TestDisk& d, uint64_t lba, uint64_t alt, uint64_t entries_lba, uint
   store_le64(ents + 128 + 32, 100);
   store_le64(ents + 128 + 40, 199);
   store_le16(ents + 128 + 56, 'r');
-  uint8_t* h = d.bytes.data() + lba * 512;
-  std::memset(h, 0, 512);
+  uint8_t* h = d.bytes.data() + lba * ss;
+  std::memset(h, 0, ss);
   std::memcpy(h, "EFI PART", 8);
   store_le32(h + 8, 0x00010000);
   store_le32(h + 12, 92);
   store_le64(h + 24, lba);
   store_le64(h + 32, alt);
   store_le64(h + 40, 34);
-  store_le64(h + 48, d.bytes.size() / 512 - 34);
+  store_le64(h + 48, d.bytes.size() / ss - 34);
   store_le64(h + 72, entries_lba);
   store_le32(h + 80, n);
   store_le32(h + 84, 128);
@@ -158,6 +159,76 @@ TEST(Gpt, AbsurdEntryCountRefused) {
   ASSERT_TRUE(t);
   EXPECT_EQ(t->kind, TableKind::Gpt);  // from the backup
   ASSERT_EQ(t->warnings.size(), 1u);
+}
+
+// 4 KiB logical sectors (fdisk -b 4096, 4Kn disks): the header at byte
+// 4096, entries and partitions counted in 4 KiB units.
+TestDisk gpt4k_disk() {
+  TestDisk d(4 << 20);  // 1024 sectors of 4 KiB
+  d.mbr_entry(0, 0, 0xee, 1, 1023);
+  put_gpt(d, 1, 1023, 2, 128, 4096);
+  put_gpt(d, 1023, 1, 1023 - 4, 128, 4096);
+  return d;
+}
+
+TEST(Gpt, FourKiBSectorsDetected) {
+  TestDisk d = gpt4k_disk();
+  auto l = d.open();
+  auto t = read_partition_table(*l);
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(t->kind, TableKind::Gpt);
+  EXPECT_EQ(t->sector_size, 4096u);
+  ASSERT_EQ(t->partitions.size(), 1u);
+  EXPECT_EQ(t->partitions[0].offset, 100u * 4096);
+  EXPECT_EQ(t->partitions[0].size, 100u * 4096);
+  EXPECT_TRUE(t->warnings.empty());
+}
+
+TEST(Gpt, FourKiBBackupOnly) {
+  TestDisk d = gpt4k_disk();
+  std::memset(d.bytes.data() + 4096, 0, 4096);  // primary header gone
+  auto l = d.open();
+  auto t = read_partition_table(*l);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->kind, TableKind::Gpt);
+  EXPECT_EQ(t->sector_size, 4096u);
+  ASSERT_EQ(t->partitions.size(), 1u);
+  EXPECT_EQ(t->partitions[0].offset, 100u * 4096);
+  ASSERT_EQ(t->warnings.size(), 1u);
+}
+
+TEST(Gpt, FiveTwelveStillPreferred) {
+  TestDisk d = gpt_disk();
+  auto l = d.open();
+  auto t = read_partition_table(*l);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->sector_size, 512u);
+  // Forcing 4096 on a 512-byte GPT finds no GPT there.
+  auto f = read_partition_table(*l, 4096);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->kind, TableKind::None);
+  EXPECT_FALSE(read_partition_table(*l, 1000));
+}
+
+TEST(Mbr, FourKiBUnitsWhenAsked) {
+  TestDisk d(64 << 20);
+  d.mbr_entry(0, 0, 0x83, 256, 1024);
+  d.mbr_entry(0, 1, 0x05, 2048, 4096);
+  d.mbr_entry(2048 * 8, 0, 0x83, 256, 512);  // EBR at 4 KiB sector 2048 (byte 8 MiB)
+  auto l = d.open();
+  auto t = read_partition_table(*l, 4096);
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(t->kind, TableKind::Mbr);
+  ASSERT_EQ(t->partitions.size(), 3u);
+  EXPECT_EQ(t->partitions[0].offset, 256u * 4096);
+  EXPECT_EQ(t->partitions[0].size, 1024u * 4096);
+  EXPECT_EQ(t->partitions[2].number, 5);
+  EXPECT_EQ(t->partitions[2].offset, (2048u + 256u) * 4096);
+  EXPECT_EQ(t->partitions[2].size, 512u * 4096);
+  // Read as an image (512-byte sectors), the same table means other offsets.
+  auto t512 = read_partition_table(*l);
+  ASSERT_TRUE(t512);
+  EXPECT_EQ(t512->partitions[0].offset, 256u * 512);
 }
 
 TEST(Disk, NamesLikeLinux) {

@@ -107,4 +107,30 @@ if command -v rpm >/dev/null && command -v rpmbuild >/dev/null && command -v sql
       add "$w/rpm/h.bin"
   fi
 fi
+# FAT12/16/32 for fuzz_fat: small images with long names, a directory and a file.
+if command -v mkfs.vfat >/dev/null && command -v mcopy >/dev/null; then
+  mkdir -p "$w/v/Sub Dir"; echo text >"$w/v/Sub Dir/A long file name.txt"; echo x >"$w/v/SHORT.TXT"
+  for spec in "12 64" "16 2100" "32 120"; do
+    set -- $spec
+    rm -f "$w/v.img"
+    # FAT32 below its suggested minimum of clusters keeps the image small (Linux
+    # reads it; mtools will not write to it, so it stays empty).
+    mkfs.vfat -C -F "$1" -s 1 -R 4 "$w/v.img" "$2" >/dev/null 2>&1 || continue
+    (cd "$w/v" && MTOOLS_SKIP_CHECK=1 mcopy -s -i "$w/v.img" ./* :: >/dev/null 2>&1) || true
+    # FAT16 needs 4085 clusters; its first 128 KiB hold the FATs, the root and the files.
+    truncate -s '<128K' "$w/v.img"
+    add "$w/v.img"
+  done
+fi
+# ISO 9660 images for fuzz_iso9660 (xorriso's -no-pad keeps them small):
+# Rock Ridge + Joliet, Rock Ridge with relocated deep directories, Joliet
+# only, plain names.
+if command -v xorriso >/dev/null; then
+  mkdir -p "$w/iso/d/e"; echo host >"$w/iso/d/f"; ln -sf ../d/f "$w/iso/d/e/l"
+  mkdir -p "$w/iso/n1/n2/n3/n4/n5/n6/n7/n8/n9"; echo deep >"$w/iso/n1/n2/n3/n4/n5/n6/n7/n8/n9/x"
+  for o in "-R -J" "-R -rr_reloc_dir RR_MOVED" "-J --norock" "--norock"; do
+    rm -f "$w/s.iso"
+    xorriso -as mkisofs -quiet -no-pad $o -o "$w/s.iso" "$w/iso" >/dev/null 2>&1 && add "$w/s.iso"
+  done
+fi
 echo "seeds.sh: $n seeds in $out"

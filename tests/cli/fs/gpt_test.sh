@@ -1,7 +1,8 @@
 #!/bin/bash
 # GPT disks made by sgdisk: partitions found by number, names and GUIDs
 # kept; a damaged primary header or entry array falls back to the backup
-# GPT with one warning; both damaged: no partitions, no crash.
+# GPT with one warning; both damaged: no partitions, no crash. A GPT made
+# for 4096-byte sectors (fdisk -b 4096) is found at byte 4096.
 source "$DK_TESTLIB"
 require_qemu; require sgdisk; require mkfs.ext4
 
@@ -48,4 +49,30 @@ printf 'XXXXXXXX' | dd of=bad3.raw bs=1 seek=$((size - 512)) conv=notrunc status
 set +e; timeout 20 "$DISKIT" filesystems -a bad3.raw --format raw > bad3.out 2> bad3.err; rc=$?; set -e
 [ "$rc" = 0 ] || fail "exit $rc: $(cat bad3.err)"
 grep -q 'no valid GPT' bad3.err || fail "warning: $(cat bad3.err)"
+# 4 KiB logical sectors: header at LBA 1 = byte 4096, entries and
+# partitions in 4 KiB units; the backup alone also finds it.
+if command -v fdisk >/dev/null; then
+  truncate -s 64M k4.raw
+  printf 'g\nn\n1\n\n+20M\nn\n2\n\n\nw\n' | fdisk -b 4096 k4.raw >/dev/null 2>&1
+  k4start=$(fdisk -b 4096 -l k4.raw | awk '$1 == "k4.raw2" {print $2}')
+  k4end=$(fdisk -b 4096 -l k4.raw | awk '$1 == "k4.raw2" {print $3}')
+  [ -n "$k4start" ] || fail "fdisk -b 4096 made no partition 2"
+  mkfs.ext4 -q -F -b 4096 -L k4root -d tree p4k.img $(( (k4end - k4start + 1) * 4 ))K
+  dd if=p4k.img of=k4.raw bs=4096 seek="$k4start" conv=notrunc status=none
+  qemu-img convert -O qcow2 k4.raw k4.qcow2
+  dk filesystems -a k4.qcow2 --parts --long --no-title > k4.out 2> k4.err
+  printf '/dev/sda1 partition %s /dev/sda\n/dev/sda2 partition %s /dev/sda\n' \
+    $((20 << 20)) $(( (k4end - k4start + 1) * 4096 )) > k4.want
+  tr -s ' ' < k4.out > k4.got
+  same_file k4.want k4.got "partitions of a 4 KiB-sector GPT"
+  [ ! -s k4.err ] || fail "4K GPT stderr: $(cat k4.err)"
+  dk cat -a k4.qcow2 -m /dev/sda2 /etc/hostname > k4cat.out
+  same_file cat.want k4cat.out "cat on a 4 KiB-sector GPT"
+  # Primary header damaged: the backup in the last 4 KiB is used.
+  printf 'XXXXXXXX' | dd of=k4.raw bs=1 seek=$((4096 + 8)) conv=notrunc status=none
+  dk filesystems -a k4.raw --format raw > k4b.out 2> k4b.err
+  echo /dev/sda2 > k4b.want
+  same_file k4b.want k4b.out "4 KiB GPT from the backup"
+  grep -q 'primary GPT is damaged' k4b.err || fail "warning: $(cat k4b.err)"
+fi
 echo PASS
