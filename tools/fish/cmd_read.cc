@@ -114,7 +114,9 @@ Result<void> find(Shell& sh, const std::string& dir) {
   std::string base = dir;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   DK_TRY(fs::walk(sh.mounts().tree(), dir, [&](const fs::WalkEntry& e) -> Result<bool> {
-    names.push_back(e.path.substr(base == "/" ? 1 : base.size() + 1));
+    // guestfish 1.48 prints the names relative to the directory with a
+    // leading "/" ("/user", "/user/a file.txt").
+    names.push_back(e.path.substr(base == "/" ? 0 : base.size()));
     return true;
   }));
   std::sort(names.begin(), names.end());

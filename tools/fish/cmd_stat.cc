@@ -22,6 +22,9 @@ uint64_t device_number(Shell& sh, fs::FileSystem* fs) {
   return 0;
 }
 
+// guestfish's appliance mounts with relatime (ST_RELATIME in statvfs flags).
+constexpr uint64_t kRelatime = 4096;
+
 std::string s(uint64_t v) { return std::to_string(static_cast<int64_t>(v)); }
 
 Result<void> stat_cmd(Shell& sh, const std::string& path, bool follow, bool ns) {
@@ -113,7 +116,7 @@ void add_stat_commands(CommandTable& t) {
                                      {"ffree", s(v.ffree)},
                                      {"favail", s(v.favail)},
                                      {"fsid", s(v.fsid)},
-                                     {"flag", s(v.flag)},
+                                     {"flag", s(v.flag | kRelatime)},
                                      {"namemax", s(v.namemax)}});
                        return {};
                      }));

@@ -1,5 +1,5 @@
 // Moving bytes between the host and the guest: download, upload, edit
-// (and copy-in, copy-out, tar-in, tar-out).
+// copy-in, copy-out, tar-in, tar-out (fs/copy).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "fs/copy/copy.h"
 #include "tools/fish/guestio.h"
 #include "tools/fish/output.h"
 #include "tools/fish/shell.h"
@@ -64,9 +65,82 @@ Result<void> edit(Shell& sh, const std::string& path, const std::string& name) {
   return r;
 }
 
+fs::CopyOptions copy_options() {
+  fs::CopyOptions o;
+  o.warn = [](const std::string& w) { std::fprintf(stderr, "diskit: warning: %s\n", w.c_str()); };
+  return o;
+}
+
+// tar-in/tar-out's optional arguments; xattrs, selinux and acls are not
+// kept by diskit's file systems, so asking for them is an error.
+Result<fs::TarOptions> tar_options(const Call& c) {
+  fs::TarOptions o;
+  o.warn = [](const std::string& w) { std::fprintf(stderr, "diskit: warning: %s\n", w.c_str()); };
+  if (auto z = c.opt("compress")) o.compress = DK_TRY(fs::parse_compression(*z));
+  if (auto ex = c.opt("excludes")) o.excludes = DK_TRY(parse_string_list(*ex));
+  o.numeric_owner = true;
+  for (const char* unsupported : {"xattrs", "selinux", "acls"})
+    if (c.flag(unsupported)) return make_error(ENOTSUP, std::string(unsupported) + ":true is not supported yet");
+  return o;
+}
+
 }  // namespace
 
 void add_transfer_commands(CommandTable& t) {
+  FishCommand ci;
+  ci.name = "copy-in";
+  ci.params = "local [local ...] /remotedir";
+  ci.summary = "copy local files or directories into an image";
+  ci.description =
+      "Copies local files or directories recursively into the existing guest\n"
+      "directory /remotedir (the last argument), keeping modes, owners and times.";
+  ci.min_args = 2;
+  ci.max_args = -1;
+  ci.need = Need::Root;
+  ci.writes = true;
+  ci.run = [](Shell& sh, const Call& c) -> Result<void> {
+    std::vector<std::string> local(c.args.begin(), c.args.end() - 1);
+    return fs::copy_in(sh.mounts().tree(), local, c.args.back(), copy_options());
+  };
+  t.add(ci);
+  FishCommand co;
+  co.name = "copy-out";
+  co.params = "remote [remote ...] localdir";
+  co.summary = "copy remote files or directories out of an image";
+  co.description =
+      "Copies guest files or directories recursively into the existing local\n"
+      "directory localdir (the last argument).";
+  co.min_args = 2;
+  co.max_args = -1;
+  co.need = Need::Root;
+  co.run = [](Shell& sh, const Call& c) -> Result<void> {
+    std::vector<std::string> remote(c.args.begin(), c.args.end() - 1);
+    return fs::copy_out(sh.mounts().tree(), remote, c.args.back(), copy_options());
+  };
+  t.add(co);
+  FishCommand ti = make_command("tar-in", "tarfile directory", 2, Need::Root, "unpack tarfile to directory",
+                                "Extracts the local tar archive (\"-\" for standard input; any compression)\n"
+                                "into the existing guest directory.",
+                                [](Shell& sh, const Call& c) -> Result<void> {
+                                  fs::TarOptions to = DK_TRY(tar_options(c));
+                                  return fs::tar_in(sh.mounts().tree(), c.args[0], c.args[1], to);
+                                });
+  ti.optargs = {{"compress", OptKind::String}, {"xattrs", OptKind::Bool}, {"selinux", OptKind::Bool},
+                {"acls", OptKind::Bool}};
+  ti.writes = true;
+  t.add(ti);
+  FishCommand to = make_command("tar-out", "directory tarfile", 2, Need::Root, "pack directory into tarfile",
+                                "Writes a tar archive of the guest directory to the local file (\"-\" for\n"
+                                "standard output); compress: gzip, bzip2, xz, lzop, compress or zstd;\n"
+                                "excludes: a list of glob patterns.",
+                                [](Shell& sh, const Call& c) -> Result<void> {
+                                  fs::TarOptions to = DK_TRY(tar_options(c));
+                                  std::fflush(stdout);
+                                  return fs::tar_out(sh.mounts().tree(), c.args[0], c.args[1], to);
+                                });
+  to.optargs = {{"compress", OptKind::String}, {"numericowner", OptKind::Bool}, {"excludes", OptKind::StringList},
+                {"xattrs", OptKind::Bool}, {"selinux", OptKind::Bool}, {"acls", OptKind::Bool}};
+  t.add(to);
   t.add(make_command("download", "remotefilename filename", 2, Need::Root, "download a file to the local machine",
                      "Copies the guest file to a local file (\"-\" for standard output).",
                      [](Shell& sh, const Call& c) { return download_to(sh, c.args[0], c.args[1]); }));

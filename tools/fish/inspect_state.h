@@ -4,12 +4,13 @@
 #include <string>
 #include <vector>
 
+#include "fs/inspect/inspect.h"
 #include "tools/fish/shell.h"
 
 namespace dk::tools::fish {
 
 struct Shell::InspectState {
-  std::vector<std::string> roots;  // inspect-os / inspect-get-roots
+  std::vector<fs::OsInfo> oses;  // inspect-os / inspect-get-roots, in device order
 };
 
 }  // namespace dk::tools::fish

@@ -266,15 +266,6 @@ Result<void> Shell::mount(std::string_view device, std::string_view mountpoint, 
   return {};
 }
 
-Result<void> Shell::mount_inspected() {
-  fs::MountOptions mo;
-  mo.writable = !read_only();
-  mo.warn = warn_stderr;
-  DK_TRY(m_mounts->mount_inspected(mo));
-  for (const auto& e : m_mounts->entries()) m_records.push_back({e.device, e.mountpoint, "", mo.writable});
-  return {};
-}
-
 Result<void> Shell::remount(std::vector<MountRecord> records) {
   DK_TRY(sync());
   m_mounts = std::make_unique<fs::GuestMounts>(*m_guest);

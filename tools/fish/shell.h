@@ -77,8 +77,6 @@ class Shell {
   // or the caller's). A device mounted twice is refused (two writers of one
   // file system would corrupt it).
   Result<void> mount(std::string_view device, std::string_view mountpoint, bool ro, std::string options);
-  // Mounts what GuestMounts::mount_inspected finds (-i before inspection).
-  Result<void> mount_inspected();
   // Unmounts the file system mounted at a path or from a device (flushed
   // first). EBUSY when other mounts sit below it.
   Result<void> umount(std::string_view target);

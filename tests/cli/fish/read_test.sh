@@ -157,8 +157,8 @@ n4
 2
 second fs
 
-user
-user/a file.txt
+/user
+/user/a file.txt
 ASCII text
 symbolic link
 directory
