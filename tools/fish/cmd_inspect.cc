@@ -74,9 +74,8 @@ Result<void> list_applications2(Shell& sh, const std::string& root) {
 void add_inspect_commands(CommandTable& t) {
   t.add(make_command("inspect-os", "", 0, Need::Launched, "inspect disk and return list of operating systems found",
                      "Looks for operating system roots on every file system diskit can read (opened\n"
-                     "read-only) and prints their devices. Like guestfish, it unmounts everything
-first. The inspect-get-* commands then answer\n"
-                     "for a root.",
+                     "read-only) and prints their devices. Like guestfish, it unmounts everything\n"
+                     "first. The inspect-get-* commands then answer for a root.",
                      [](Shell& sh, const Call&) -> Result<void> {
                        // libguestfs unmounts everything around inspection.
                        DK_TRY(sh.umount_all());
