@@ -15,7 +15,7 @@ copy-in in/dir in/single /srv
 copy-out /etc/hostname /home out
 tar-in in.tar /srv
 tar-out /etc out/etc.tar
-tar-out /etc out/etc.tgz compress:gzip excludes:"twenty three"
+tar-out /etc out/etc.tgz compress:gzip "excludes:twenty three"
 download /etc/hostname -
 CMDS
 [ "$(cat c.out)" = myhost ] || fail "download to stdout: $(cat c.out)"

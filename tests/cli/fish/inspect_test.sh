@@ -1,5 +1,6 @@
 #!/bin/bash
-# Inspection: inspect-os and inspect-get-* on a Debian-like root, the
+# Inspection: inspect-os and inspect-get-* on a Debian-like root (the
+# product name comes from /etc/debian_version, as libguestfs does it), the
 # application list (dpkg: installed packages only, epoch/version/release
 # split), and -i mounting root and /srv as the guest's fstab says (with the
 # greeting interactive mode prints).
@@ -34,7 +35,7 @@ golden i <<'EOF2'
 /dev/sda1
 linux
 debian
-Debian GNU/Linux 12 (bookworm)
+12.7
 12
 7
 myhost
