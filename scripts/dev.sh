@@ -11,7 +11,7 @@ mode=${1:-demo}
 DEPS=(
   build-essential cmake ninja-build ccache pkg-config
   zlib1g-dev libzstd-dev libssl-dev libcli11-dev nlohmann-json3-dev libexpected-dev
-  libext2fs-dev libarchive-dev libdeflate-dev libsqlite3-dev libfuse3-dev fuse3
+  libext2fs-dev libarchive-dev libdeflate-dev libsqlite3-dev libfuse3-dev fuse3 libreadline-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   qemu-utils python3 xxd

@@ -38,6 +38,7 @@ Command add_check(CLI::App& parent);
 Command add_inspect(CLI::App& parent);
 Command add_mount(CLI::App& parent);
 Command add_umount(CLI::App& parent);
+Command add_fish(CLI::App& parent);
 Command add_df(CLI::App& parent);
 Command add_copy_in(CLI::App& parent);
 Command add_copy_out(CLI::App& parent);

@@ -11,6 +11,7 @@ std::vector<Command> add_all_commands(CLI::App& app) {
       add_filesystems(app), add_ls(app),     add_cat(app),
       add_df(app), add_copy_in(app), add_copy_out(app), add_tar_in(app), add_tar_out(app),
       add_inspect(app),
+      add_fish(app),
       add_mount(app),
       add_umount(app),
   };
