@@ -67,11 +67,23 @@ class LockFile {
     m_major = found->major;
     m_minor = found->minor;
     m_path = lock_file_name(dir, found->major, found->minor);
-    m_fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (m_fd < 0) return errno_error("'" + m_path + "'");
     // A previous server of a connection with the same number may still be
-    // exiting; it lets go soon.
-    if (flock(m_fd, LOCK_EX) != 0) return errno_error("'" + m_path + "': locking");
+    // exiting; it lets go soon, unlinking its file first. Holding the lock on
+    // such an unlinked file would let `diskit umount` (which opens the path)
+    // return before this server has closed its images: retry until the
+    // locked file is the one at the path.
+    for (int tries = 0;; ++tries) {
+      m_fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (m_fd < 0) return errno_error("'" + m_path + "'");
+      if (flock(m_fd, LOCK_EX) != 0) return errno_error("'" + m_path + "': locking");
+      struct stat held, now;
+      if (::fstat(m_fd, &held) == 0 && ::stat(m_path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+          held.st_dev == now.st_dev)
+        break;
+      ::close(m_fd);
+      m_fd = -1;
+      if (tries == 100) return make_error(EAGAIN, "'" + m_path + "': keeps being replaced");
+    }
     std::string pid = std::to_string(getpid()) + "\n";
     if (ftruncate(m_fd, 0) != 0 || pwrite(m_fd, pid.data(), pid.size(), 0) < 0) {}
     return {};
