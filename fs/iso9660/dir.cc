@@ -82,7 +82,6 @@ Result<std::optional<Node>> IsoFs::make_node(const std::vector<Record>& recs, ui
   if (!usable_name(n.name)) return std::optional<Node>();
   n.st.nlink = 1;
   n.st.blksize = static_cast<uint32_t>(m_block_size);
-  n.st.atime = n.st.mtime = n.st.ctime = record_time(r.date);
   Record attrs = r;  // the record whose Rock Ridge entries describe the node
   std::vector<uint8_t> relocated;  // holds a relocated directory's "." record
   bool dir = r.is_dir();
@@ -134,6 +133,7 @@ Result<std::optional<Node>> IsoFs::make_node(const std::vector<Record>& recs, ui
       n.st.size += e.data_length;  // at most 2^16 * 2^32: no overflow
     }
   }
+  // Times from the record; Rock Ridge TF entries override them.
   n.st.atime = n.st.mtime = n.st.ctime = record_time(attrs.date);
   apply_rock(n, rock);
   if (!dir && rock.ino) n.st.ino = rock.ino;
