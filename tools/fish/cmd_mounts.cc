@@ -120,11 +120,11 @@ void add_mount_commands(CommandTable& t) {
                      "Writes every change made so far to the disk images and flushes them. The\n"
                      "shell does this too when it exits and on umount/umount-all.",
                      [](Shell& sh, const Call&) -> Result<void> { return sh.sync(); }));
-  t.add(make_command("df", "", 0, Need::Launched, "report file system disk space usage",
+  t.add(make_command("df", "", 0, Need::Root, "report file system disk space usage",
                      "Prints df's table for the mounted file systems (mountpoints shown under\n"
                      "/sysroot, as in guestfish's appliance). For scripts, statvfs is better.",
                      [](Shell& sh, const Call&) -> Result<void> { return df(sh, false); }));
-  t.add(make_command("df-h", "", 0, Need::Launched, "report file system disk space usage (human readable)",
+  t.add(make_command("df-h", "", 0, Need::Root, "report file system disk space usage (human readable)",
                      "Like df, with sizes such as 20M and 1.5G (rounded up, as df -h does).",
                      [](Shell& sh, const Call&) -> Result<void> { return df(sh, true); }));
 }
