@@ -14,21 +14,13 @@
 #include "fs/ext/ext.h"
 #include "fs/probe.h"
 #include "fs/vfs.h"
+#include "tests/fs/test_disk.h"
 
 namespace dk::fs {
 namespace {
 
-bool have(const char* tool) {
-  std::string cmd = std::string("command -v ") + tool + " >/dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using testing::have;
+using testing::slurp;
 
 class ExtTest : public ::testing::Test {
  protected:

@@ -5,7 +5,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,20 @@
 #include "formats/core/endian.h"
 
 namespace dk::fs::testing {
+
+// Whether a host tool is on PATH (tests that need it skip otherwise).
+inline bool have(const char* tool) {
+  std::string cmd = std::string("command -v ") + tool + " >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+// A whole host file as bytes ("" when unreadable).
+inline std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
 
 class TestDisk {
  public:
