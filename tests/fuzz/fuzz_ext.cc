@@ -7,7 +7,6 @@
 
 #include "formats/chain.h"
 #include "fs/ext/ext.h"
-#include "fs/walk.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -22,21 +21,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto fs = dk::fs::open_ext(std::move(*layer), eo);
   if (!fs) return 0;
   (void)(*fs)->statvfs();
-  dk::fs::Mounts tree;
-  if (!tree.mount("/", **fs)) return 0;
-  int budget = 2000;
-  std::vector<std::byte> buf(4096);
-  (void)dk::fs::walk(tree, "/", [&](const dk::fs::WalkEntry& e) -> dk::Result<bool> {
-    if (--budget < 0) return dk::make_error(E2BIG, "budget");
-    if (e.st.type() == dk::fs::FileType::Symlink) {
-      (void)e.inode->readlink();
-      (void)tree.resolve(e.path, true);
-    } else if (e.st.type() == dk::fs::FileType::Regular) {
-      (void)e.inode->read(0, buf);
-      (void)e.inode->read(e.st.size > 100 ? e.st.size - 100 : 0, buf);
-    }
-    return true;
-  });
-  (void)tree.resolve("/etc/../bin/sh", true);
+  dk::fuzz::walk_filesystem(**fs, "/etc/../bin/sh");
   return 0;
 }

@@ -10,7 +10,6 @@
 
 #include "formats/chain.h"
 #include "fs/fat/fat.h"
-#include "fs/walk.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {
@@ -31,19 +30,7 @@ std::unique_ptr<dk::fs::FileSystem> open_input(const std::string& path, bool wri
 void read_walk(dk::fs::FileSystem& fs) {
   (void)fs.statvfs();
   (void)fs.label();
-  dk::fs::Mounts tree;
-  if (!tree.mount("/", fs)) return;
-  int budget = 2000;
-  std::vector<std::byte> buf(4096);
-  (void)dk::fs::walk(tree, "/", [&](const dk::fs::WalkEntry& e) -> dk::Result<bool> {
-    if (--budget < 0) return dk::make_error(E2BIG, "budget");
-    if (e.st.type() == dk::fs::FileType::Regular) {
-      (void)e.inode->read(0, buf);
-      (void)e.inode->read(e.st.size > 100 ? e.st.size - 100 : 0, buf);
-    }
-    return true;
-  });
-  (void)tree.resolve("/SOMEFI~1.TXT/../x", true);
+  dk::fuzz::walk_filesystem(fs, "/SOMEFI~1.TXT/../x");
 }
 
 void write_ops(dk::fs::FileSystem& fs) {

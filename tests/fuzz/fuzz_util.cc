@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "fs/walk.h"
+
 namespace dk::fuzz {
 
 InputFile::InputFile(const char* name, bool in_private_dir) {
@@ -87,6 +89,26 @@ void exercise(dk::fmt::Layer& layer) {
     if (e->length > size - off) std::abort();  // contract: within the request
     off += e->length;
   }
+}
+
+void walk_filesystem(dk::fs::FileSystem& fs, const std::string& extra_path) {
+  dk::fs::Mounts tree;
+  if (!tree.mount("/", fs)) return;
+  int budget = 2000;
+  std::vector<std::byte> buf(4096);
+  (void)dk::fs::walk(tree, "/", [&](const dk::fs::WalkEntry& e) -> dk::Result<bool> {
+    if (--budget < 0) return dk::make_error(E2BIG, "budget");
+    if (e.st.type() == dk::fs::FileType::Symlink) {
+      (void)e.inode->readlink();
+      (void)tree.resolve(e.path, true);
+    } else if (e.st.type() == dk::fs::FileType::Regular) {
+      (void)e.inode->read(0, buf);
+      (void)e.inode->read(e.st.size > 100 ? e.st.size - 100 : 0, buf);
+    }
+    (void)tree.resolve(e.path + "/../" + e.name, false);
+    return true;
+  });
+  if (!extra_path.empty()) (void)tree.resolve(extra_path, true);
 }
 
 }  // namespace dk::fuzz

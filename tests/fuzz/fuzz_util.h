@@ -7,6 +7,7 @@
 #include <string>
 
 #include "formats/layer.h"
+#include "fs/vfs.h"
 
 namespace dk::fuzz {
 
@@ -31,5 +32,11 @@ class InputFile {
 // spots further out, block status over the whole size (bounded number of
 // calls). Errors are fine; crashes, leaks and UB are what the fuzzer finds.
 void exercise(dk::fmt::Layer& layer);
+
+// Walks a guest file system from its root (bounded number of entries):
+// stats everything, reads the head and tail of regular files, reads and
+// follows symbolic links, and resolves "dir/../name" for every entry, then
+// extra_path (if any; following links).
+void walk_filesystem(dk::fs::FileSystem& fs, const std::string& extra_path = "");
 
 }  // namespace dk::fuzz
