@@ -39,15 +39,13 @@ class ExtTest : public ::testing::Test {
     if (!dir.empty()) (void)std::system(("rm -rf " + dir).c_str());
   }
   std::unique_ptr<FileSystem> open(bool writable) {
-    fmt::OpenOptions oo;
-    oo.writable = writable;
-    oo.force_share = !writable;
-    auto l = fmt::open_image(img, "raw", oo);
+    auto l = testing::open_raw(img, writable);
     EXPECT_TRUE(l);
+    if (!l) return nullptr;
     ExtOpenOptions eo;
     eo.writable = writable;
     eo.device_name = "/dev/sda1";
-    auto fs = open_ext(std::move(*l), eo);
+    auto fs = open_ext(std::move(l), eo);
     EXPECT_TRUE(fs) << (fs ? "" : fs.error().message);
     return fs ? std::move(*fs) : nullptr;
   }

@@ -53,15 +53,13 @@ class FatTest : public ::testing::TestWithParam<FatParam> {
     if (!dir.empty() && !std::getenv("DK_KEEP")) (void)std::system(("rm -rf " + dir).c_str());
   }
   std::unique_ptr<FileSystem> open(bool writable) {
-    fmt::OpenOptions oo;
-    oo.writable = writable;
-    oo.force_share = !writable;
-    auto l = fmt::open_image(img, "raw", oo);
+    auto l = testing::open_raw(img, writable);
     EXPECT_TRUE(l);
+    if (!l) return nullptr;
     FatOpenOptions fo;
     fo.writable = writable;
     fo.device_name = "/dev/sda1";
-    auto fs = open_fat(std::move(*l), fo);
+    auto fs = open_fat(std::move(l), fo);
     EXPECT_TRUE(fs) << (fs ? "" : fs.error().message);
     return fs ? std::move(*fs) : nullptr;
   }

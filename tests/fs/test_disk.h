@@ -22,6 +22,15 @@ inline bool have(const char* tool) {
   return std::system(cmd.c_str()) == 0;
 }
 
+// Opens a host file as a raw layer: read-write, or read-only sharing it.
+inline std::unique_ptr<fmt::Layer> open_raw(const std::string& path, bool writable) {
+  fmt::OpenOptions oo;
+  oo.writable = writable;
+  oo.force_share = !writable;
+  auto l = fmt::open_image(path, "raw", oo);
+  return l ? std::move(*l) : nullptr;
+}
+
 // A whole host file as bytes ("" when unreadable).
 inline std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
