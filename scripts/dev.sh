@@ -15,7 +15,7 @@ DEPS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   qemu-utils python3 xxd
-  e2fsprogs fdisk gdisk dosfstools mtools xorriso libarchive-tools grub-rescue-pc rpm
+  e2fsprogs fdisk gdisk dosfstools mtools xorriso libarchive-tools grub-rescue-pc rpm sqlite3
 )
 
 install_deps() {
