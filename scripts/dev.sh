@@ -12,10 +12,13 @@ DEPS=(
   build-essential cmake ninja-build ccache pkg-config
   zlib1g-dev libzstd-dev libssl-dev libcli11-dev nlohmann-json3-dev libexpected-dev
   libext2fs-dev libarchive-dev libdeflate-dev libsqlite3-dev libfuse3-dev fuse3 libreadline-dev
+  libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   qemu-utils python3 xxd
   e2fsprogs fdisk gdisk dosfstools mtools xorriso libarchive-tools grub-rescue-pc rpm sqlite3
+  qemu-system-x86 linux-image-amd64 busybox-static libnbd-bin
+  xfsprogs btrfs-progs exfatprogs ntfs-3g lvm2 cryptsetup-bin parted mdadm
 )
 
 install_deps() {
