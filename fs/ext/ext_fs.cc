@@ -1,4 +1,5 @@
 // ext2/3/4: opening, statvfs and the read side of the inode interface.
+#include <endian.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 
@@ -159,9 +160,12 @@ Result<StatVfs> ExtFs::statvfs() {
   v.bavail = v.bfree > resv ? v.bfree - resv : 0;
   v.files = sb->s_inodes_count;
   v.ffree = v.favail = free_inodes;
-  uint64_t fsid = 0;
-  std::memcpy(&fsid, sb->s_uuid, 8);
-  v.fsid = fsid;
+  // The kernel's ext4_statfs: the two little-endian halves of the UUID
+  // XORed, so f_fsid matches what statvfs(2) says on a mounted copy.
+  uint64_t lo = 0, hi = 0;
+  std::memcpy(&lo, sb->s_uuid, 8);
+  std::memcpy(&hi, sb->s_uuid + 8, 8);
+  v.fsid = le64toh(lo) ^ le64toh(hi);
   v.flag = m_writable ? 0 : ST_RDONLY;
   v.namemax = EXT2_NAME_LEN;
   return v;
