@@ -17,6 +17,9 @@ Result<std::unique_ptr<Export>> Export::open(const ExportSpec& spec) {
   fmt::ChainOptions opts;
   opts.format = spec.format;
   opts.open.writable = !spec.read_only;
+  if (spec.force_share && !spec.read_only)
+    return make_error(EINVAL, "force-share (-U) needs a read-only export (--ro)");
+  opts.open.force_share = spec.force_share;
   auto layer = fmt::open_chain(spec.image, opts);
   if (!layer)
     return make_error(layer.error().code,

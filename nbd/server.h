@@ -22,6 +22,7 @@ struct ExportSpec {
   std::string format;          // "" = probe, as qemu-img
   bool read_only = false;
   unsigned max_clients = 1;    // --shared N
+  bool force_share = false;    // -U: open read-only despite other writers (needs read_only)
 };
 
 class ServerImpl;

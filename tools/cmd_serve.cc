@@ -23,6 +23,7 @@ struct ServeOptions {
   int port = -1;
   std::string bind;
   bool read_only = false;
+  bool force_share = false;
   std::string format;
   std::string export_name;
   std::string description;
@@ -58,6 +59,7 @@ Result<int> run_serve(const ServeOptions& o) {
   spec.image = o.filename;
   spec.format = o.format;
   spec.read_only = o.read_only;
+  spec.force_share = o.force_share;
   spec.max_clients = static_cast<unsigned>(o.shared);
   auto server = DK_TRY(nbd::Server::open({spec}));
   if (!o.socket.empty()) {
@@ -97,6 +99,7 @@ Command add_serve(CLI::App& parent) {
   c.app->add_option("-p,--port", o->port, "Listen on this TCP port (default 10809)");
   c.app->add_option("-b,--bind", o->bind, "Address to listen on with --port (default 127.0.0.1)");
   c.app->add_flag("-r,--ro,--read-only", o->read_only, "Export read-only (writes fail with EPERM)");
+  c.app->add_flag("-U,--force-share", o->force_share, "With --ro: open the image even if another process writes it");
   c.app->add_option("-f,--format", o->format, "Image format (probed when omitted)");
   c.app->add_option("-x,--export-name", o->export_name, "NBD export name (default: empty)");
   c.app->add_option("-D,--description", o->description, "Export description shown to clients");
