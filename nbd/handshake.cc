@@ -44,6 +44,7 @@ Session::~Session() {
 Result<void> Session::run() {
   bool go = DK_TRY(handshake());
   if (!go) return {};
+  m_t.begin_transmission();
   return transmission();
 }
 

@@ -46,6 +46,7 @@ class ServerImpl {
   std::vector<Listener> listeners;
   int wake[2] = {-1, -1};
   unsigned max_connections = 1;
+  std::atomic<unsigned> handshake_timeout{10};
 
   std::atomic<bool> stop_requested{false};
   std::mutex mu;  // clients, active, loop_running, started
@@ -95,7 +96,7 @@ class ServerImpl {
   }
 
   void serve_client(Client* c) {
-    FdTransport t(c->fd);
+    FdTransport t(c->fd, handshake_timeout.load());
     {
       Session s(t, export_ptrs);
       // A client's protocol error only ends that client's connection.
@@ -290,6 +291,8 @@ void Server::request_stop() {
   m_impl->stop_requested.store(true);
   m_impl->poke();
 }
+
+void Server::set_handshake_timeout(unsigned seconds) { m_impl->handshake_timeout.store(seconds); }
 
 unsigned Server::client_count() const {
   std::lock_guard lock(m_impl->mu);

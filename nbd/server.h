@@ -50,6 +50,11 @@ class Server {
   // Async-signal-safe: wakes serve_forever(), which then calls stop().
   void request_stop();
 
+  // Drops clients that have not finished the handshake after this many
+  // seconds (default 10, as qemu-nbd's --handshake-limit; 0: no limit).
+  // Applies to clients accepted afterwards.
+  void set_handshake_timeout(unsigned seconds);
+
   // Number of clients connected right now (for tests).
   unsigned client_count() const;
 

@@ -2,6 +2,7 @@
 #include "nbd/transport.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -10,6 +11,19 @@
 
 namespace dk::nbd {
 
+namespace {
+void set_recv_timeout(int fd, unsigned seconds) {
+  timeval tv{static_cast<time_t>(seconds), 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+}  // namespace
+
+FdTransport::FdTransport(int fd, unsigned handshake_timeout_s) : m_fd(fd) {
+  if (handshake_timeout_s > 0) set_recv_timeout(fd, handshake_timeout_s);
+}
+
+void FdTransport::begin_transmission() { set_recv_timeout(m_fd, 0); }
+
 Result<void> FdTransport::recv(std::span<std::byte> out) {
   size_t done = 0;
   while (done < out.size()) {
@@ -17,6 +31,8 @@ Result<void> FdTransport::recv(std::span<std::byte> out) {
     if (n == 0) return make_error(ECONNRESET, "client closed the connection");
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return make_error(ETIMEDOUT, "client did not finish the handshake in time");
       return errno_error("reading from the client");
     }
     done += static_cast<size_t>(n);

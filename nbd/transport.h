@@ -20,14 +20,20 @@ class Transport {
   // Sends head then body (body may be empty) completely, as one message
   // where the transport allows.
   virtual Result<void> send(std::span<const std::byte> head, std::span<const std::byte> body = {}) = 0;
+  // Called once the handshake is over (the client may idle from now on).
+  virtual void begin_transmission() {}
 };
 
 // A connected stream socket (Unix or TCP). Does not own the descriptor.
 class FdTransport final : public Transport {
  public:
-  explicit FdTransport(int fd) : m_fd(fd) {}
+  // With handshake_timeout_s > 0, a client that does not finish the
+  // handshake within that many seconds of silence is dropped (recv fails
+  // with ETIMEDOUT), so it cannot hold a client slot forever.
+  explicit FdTransport(int fd, unsigned handshake_timeout_s = 0);
   Result<void> recv(std::span<std::byte> out) override;
   Result<void> send(std::span<const std::byte> head, std::span<const std::byte> body) override;
+  void begin_transmission() override;
 
  private:
   int m_fd;

@@ -28,6 +28,7 @@ struct ServeOptions {
   std::string export_name;
   std::string description;
   int shared = 1;
+  int handshake_limit = 10;
   std::string pid_file;
   std::string filename;
 };
@@ -52,6 +53,7 @@ Result<int> run_serve(const ServeOptions& o) {
   if (o.port > 65535 || (o.port < 0 && o.port != -1))
     return make_error(EINVAL, "Invalid port number '" + std::to_string(o.port) + "'");
   if (o.shared < 1) return make_error(EINVAL, "--shared must be at least 1");
+  if (o.handshake_limit < 0) return make_error(EINVAL, "--handshake-limit must not be negative");
 
   nbd::ExportSpec spec;
   spec.name = o.export_name;
@@ -62,6 +64,7 @@ Result<int> run_serve(const ServeOptions& o) {
   spec.force_share = o.force_share;
   spec.max_clients = static_cast<unsigned>(o.shared);
   auto server = DK_TRY(nbd::Server::open({spec}));
+  server->set_handshake_timeout(static_cast<unsigned>(o.handshake_limit));
   if (!o.socket.empty()) {
     DK_TRY(server->listen_unix(o.socket));
   } else {
@@ -104,6 +107,8 @@ Command add_serve(CLI::App& parent) {
   c.app->add_option("-x,--export-name", o->export_name, "NBD export name (default: empty)");
   c.app->add_option("-D,--description", o->description, "Export description shown to clients");
   c.app->add_option("-e,--shared", o->shared, "Serve up to N clients at once (default 1)");
+  c.app->add_option("--handshake-limit", o->handshake_limit,
+                    "Drop clients that take longer than N seconds to connect (default 10, 0: never)");
   c.app->add_option("--pid-file", o->pid_file, "Write the process id here once listening");
   c.app->add_option("filename", o->filename, "Image file");
   c.run = [o]() -> Result<int> { return run_serve(*o); };

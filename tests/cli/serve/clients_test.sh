@@ -33,6 +33,17 @@ wait $! || fail "concurrent qemu-io write"
 serve_stop b
 qemu-io -c 'read -P 0x77 4M 1M' img.qcow2 >/dev/null || fail "write of the second client lost"
 
+# A client that connects and never speaks loses its slot after
+# --handshake-limit seconds; the next client is then served.
+serve_start h --socket "$T/h.sock" --handshake-limit 1 img.qcow2
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(8)' "$T/h.sock" &
+idle=$!
+sleep 0.3
+timeout 5 qemu-img info "$(nbd_uri "$T/h.sock")" >/dev/null || fail "an idle client kept the only slot"
+kill $idle 2>/dev/null || true
+serve_stop h
+
 # TCP on loopback (a free port chosen by the kernel, as the test may run in parallel).
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 serve_start t --port "$PORT" --ro img.qcow2

@@ -29,6 +29,18 @@ qemu-io -f qcow2 -c 'read -P 0xab 1M 64k' -c 'read -P 0xcd 2M 4k' -c 'read -P 0 
   -c 'read -P 0x11 3584k 512k' -c 'read -P 0xef 5000 3000' -c 'read -P 0x11 0 5000' \
   top.qcow2 >/dev/null || fail "data written over NBD is not in the qcow2"
 
+# nbdcopy into the export (writes, zeroes for the holes of the source).
+if command -v nbdcopy >/dev/null; then
+  qemu-img create -q -f qcow2 dst.qcow2 16M
+  qemu-io -f qcow2 -c 'write -P 0x99 0 16M' dst.qcow2 >/dev/null
+  qemu-img convert -O raw top.qcow2 src.raw
+  serve_start c --socket "$T/c.sock" dst.qcow2
+  nbdcopy src.raw "$(nbd_uri "$T/c.sock")"
+  serve_stop c
+  check_clean dst.qcow2 qcow2
+  qemu-img compare -q -f raw -F qcow2 src.raw dst.qcow2 || fail "nbdcopy into the export differs"
+fi
+
 # --ro: writes, zeroes and discards fail with EPERM; the file is unchanged.
 cp top.qcow2 top.before
 serve_start r --socket "$T/r.sock" --ro top.qcow2
