@@ -15,11 +15,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <list>
 #include <mutex>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "nbd/export.h"
@@ -112,14 +115,27 @@ class ServerImpl {
 
   void accept_one(int lfd) {
     int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, ECONNABORTED, EMFILE: try again later
+    if (fd < 0) {
+      // Out of descriptors or memory: the listener stays readable, so back
+      // off instead of spinning; EAGAIN/ECONNABORTED just retry.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      return;
+    }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on Unix sockets
     std::lock_guard lock(mu);
     Client& c = clients.emplace_back();
     c.fd = fd;
     active++;
-    c.thread = std::thread([this, p = &c] { serve_client(p); });
+    try {
+      c.thread = std::thread([this, p = &c] { serve_client(p); });
+    } catch (const std::system_error&) {
+      // No thread for this client (resource limit): drop it, keep serving.
+      ::close(fd);
+      clients.pop_back();
+      active--;
+    }
   }
 
   void accept_loop() {
@@ -136,7 +152,10 @@ class ServerImpl {
       if (room)
         for (const Listener& l : listeners) fds.push_back({l.fd, POLLIN, 0});
       int n = ::poll(fds.data(), fds.size(), -1);
-      if (n < 0) continue;  // EINTR
+      if (n < 0) {
+        if (errno != EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
       if (fds[0].revents) drain();
       for (size_t i = 1; i < fds.size(); ++i)
         if (fds[i].revents & POLLIN) accept_one(fds[i].fd);

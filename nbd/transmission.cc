@@ -191,9 +191,9 @@ Result<void> Session::send_chunk(uint16_t flags, uint16_t type, uint64_t cookie,
                           std::span(head).first<kStructuredReplySize>());
   if (payload.size() > 64) {
     DK_TRY(m_t.send(std::span(head).first(kStructuredReplySize), payload));
-    return m_t.send(data);
+    return data.empty() ? Result<void>{} : m_t.send(data);
   }
-  std::memcpy(head.data() + kStructuredReplySize, payload.data(), plen);
+  if (plen > 0) std::memcpy(head.data() + kStructuredReplySize, payload.data(), plen);
   return m_t.send(std::span(head).first(kStructuredReplySize + plen), data);
 }
 

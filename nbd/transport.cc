@@ -72,7 +72,7 @@ Result<void> MemoryTransport::recv(std::span<std::byte> out) {
     m_pos = m_input.size();
     return make_error(ECONNRESET, "client closed the connection");
   }
-  std::memcpy(out.data(), m_input.data() + m_pos, out.size());
+  if (!out.empty()) std::memcpy(out.data(), m_input.data() + m_pos, out.size());
   m_pos += out.size();
   return {};
 }
