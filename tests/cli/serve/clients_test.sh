@@ -2,11 +2,12 @@
 # diskit serve against hostile and concurrent clients: malformed handshakes
 # and requests get NBD errors or a closed connection, and the server keeps
 # serving; --shared N serves N clients at once; TCP on loopback works.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$DK_TESTLIB"
-. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
+. "$HERE/serve_lib.sh"
 require_qemu
 require python3
-CLIENT="$(dirname "${BASH_SOURCE[0]}")/nbd_client.py"
+CLIENT="$HERE/nbd_client.py"
 
 qemu-img create -q -f qcow2 img.qcow2 8M
 qemu-io -c 'write -P 0x5a 0 1M' img.qcow2 >/dev/null

@@ -1,8 +1,9 @@
 #!/bin/bash
 # diskit serve's command-line errors: one "diskit: serve: " line, exit 1,
 # and a SIGINT stop that flushes and exits 0.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$DK_TESTLIB"
-. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
+. "$HERE/serve_lib.sh"
 require_qemu
 
 qemu-img create -q -f qcow2 img.qcow2 4M

@@ -2,8 +2,9 @@
 # diskit serve, read side: a qcow2 chain read through NBD by qemu-img and
 # libnbd's tools is byte-identical to the file, and block status shows the
 # holes (so copies stay sparse).
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$DK_TESTLIB"
-. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
+. "$HERE/serve_lib.sh"
 require_qemu
 
 qemu-img create -q -f raw base.raw 64M

@@ -2,8 +2,9 @@
 # diskit serve, write side: qemu-io writes, zeroes and discards through NBD
 # land in the qcow2 (qemu-img check clean after the server stops); --ro
 # refuses writes with EPERM and leaves the file byte-identical.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$DK_TESTLIB"
-. "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
+. "$HERE/serve_lib.sh"
 require_qemu
 
 qemu-img create -q -f raw base.raw 16M
