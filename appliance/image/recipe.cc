@@ -8,6 +8,7 @@ namespace {
 // diskit rescue) and powers the VM off when it ends.
 constexpr const char* kInit = R"(#!/bin/sh
 export PATH=/usr/sbin:/usr/bin LVM_SUPPRESS_FD_WARNINGS=1
+mkdir -p /proc /sys /dev
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
