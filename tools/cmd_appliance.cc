@@ -2,7 +2,7 @@
 // runs the work needing a real kernel), and time its launch.
 //   diskit appliance build [--force] [--gzip]
 //   diskit appliance info
-//   diskit appliance launch-test [-a IMAGE]... [--ro]
+//   diskit appliance launch-test [-a IMAGE]... [--ro-add IMAGE]... [--ro] [--op OP]...
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -18,7 +18,7 @@ namespace {
 
 struct ApplianceArgs {
   bool force = false, gzip = false, ro = false, verbose = false;
-  std::vector<std::string> add;
+  std::vector<std::string> add, add_ro;
   std::vector<std::string> ops;
 };
 
@@ -56,6 +56,7 @@ Result<int> run_launch_test(const ApplianceArgs& a) {
   appliance::LaunchOptions o;
   o.verbose = a.verbose;
   for (const auto& img : a.add) o.drives.push_back({img, "", a.ro});
+  for (const auto& img : a.add_ro) o.drives.push_back({img, "", true});
   auto t0 = std::chrono::steady_clock::now();
   auto app = DK_TRY(appliance::Appliance::launch(o));
   double ready = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -84,7 +85,8 @@ Command add_appliance(CLI::App& parent) {
   auto* info = c.app->add_subcommand("info", "Show the cached appliance and whether it is current");
   auto* test = c.app->add_subcommand("launch-test", "Launch the appliance, run ops and time it");
   test->add_option("-a,--add", a->add, "Attach a disk image (repeatable)");
-  test->add_flag("--ro", a->ro, "Attach the disks read-only");
+  test->add_option("--ro-add", a->add_ro, "Attach a disk image read-only (after the -a disks)");
+  test->add_flag("--ro", a->ro, "Attach the -a disks read-only");
   test->add_flag("-v,--verbose", a->verbose, "Show the guest's console");
   test->add_option("--op", a->ops, "Run this op (no arguments) instead of ping and list-devices");
   c.run = [a, build, info, test]() -> Result<int> {
