@@ -32,12 +32,10 @@ class QemuAppliance : public Appliance {
   Result<void> start(const LaunchOptions& o) {
     auto img = DK_TRY(ensure_image(BuildOptions{}));
     const char* tmp = std::getenv("TMPDIR");
-    char dir[] = "/tmp/dk-appliance-XXXXXX";
     std::string base = std::string(tmp && *tmp ? tmp : "/tmp") + "/dk-appliance-XXXXXX";
     std::vector<char> tmpl(base.begin(), base.end());
     tmpl.push_back('\0');
     if (!::mkdtemp(tmpl.data())) return errno_error("mkdtemp");
-    (void)dir;
     m_dir = tmpl.data();
     m_sock = m_dir + "/agent.sock";
     std::vector<std::string> argv = {"qemu-system-x86_64", "-machine", "q35,accel=tcg", "-m", "512",
@@ -49,8 +47,8 @@ class QemuAppliance : public Appliance {
     for (const auto& d : o.drives) {
       std::string id = "d" + std::to_string(n++);
       std::string drive = "file=" + d.image + ",if=none,id=" + id + (d.format.empty() ? "" : ",format=" + d.format);
-      // A read-only disk is never opened for writing; snapshot=on gives
-      // the guest a throwaway overlay for journal replays.
+      // A read-only disk is never opened for writing. (Missing: a
+      // temporary qcow2 overlay so the guest can replay a journal.)
       if (d.read_only) drive += ",readonly=on";
       argv.insert(argv.end(), {"-drive", drive, "-device", "virtio-blk-pci,drive=" + id});
     }
@@ -145,7 +143,6 @@ class QemuAppliance : public Appliance {
       uint64_t id = m_next_id++;
       DK_TRY(m_ch->write_json({{"id", id}, {"op", "ping"}}));
       if (DK_TRY(m_ch->readable(500))) {
-        m_ready_seen = true;
         return {};
       }
       int st;
@@ -194,7 +191,6 @@ class QemuAppliance : public Appliance {
   std::string m_dir, m_sock;
   std::unique_ptr<proto::Channel> m_ch;
   uint64_t m_next_id = 1;
-  bool m_ready_seen = false;
 };
 
 }  // namespace
