@@ -15,6 +15,8 @@ std::vector<Command> add_all_commands(CLI::App& app) {
       add_mount(app),
       add_umount(app),
       add_serve(app),
+      add_appliance(app),
+      add_rescue(app),
   };
 }
 

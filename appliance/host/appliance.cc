@@ -1,0 +1,7 @@
+#include "appliance/host/appliance.h"
+
+namespace dk::appliance {
+
+Appliance::~Appliance() = default;
+
+}  // namespace dk::appliance

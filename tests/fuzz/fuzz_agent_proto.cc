@@ -1,0 +1,33 @@
+// Fuzzes the agent protocol's decoder: a byte stream read as frames
+// (length prefix, kind, data header) and every JSON frame parsed as a
+// request, as the agent does with what the host sends.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+
+// The fuzz targets link dk_formats and dk_fs only; the protocol is one
+// self-contained file, so compile it in.
+#include "appliance/proto/frame.cc"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  int fd = ::memfd_create("proto", 0);
+  if (fd < 0) return 0;
+  if (size && ::write(fd, data, size) != static_cast<ssize_t>(size)) {
+    ::close(fd);
+    return 0;
+  }
+  ::lseek(fd, 0, SEEK_SET);
+  dk::proto::Channel ch(fd, -1);
+  for (int i = 0; i < 64; ++i) {
+    auto f = ch.read();
+    if (!f) break;
+    if (f->kind == dk::proto::FrameKind::Json) {
+      nlohmann::json id;
+      (void)dk::proto::parse_request(f->body, &id);
+    }
+  }
+  ::close(fd);
+  return 0;
+}
