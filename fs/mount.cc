@@ -6,6 +6,21 @@
 
 namespace dk::fs {
 
+namespace {
+FallbackMounter& fallback_slot() {
+  static FallbackMounter m;
+  return m;
+}
+}  // namespace
+
+FallbackMounter set_fallback_mounter(FallbackMounter m) {
+  FallbackMounter old = std::move(fallback_slot());
+  fallback_slot() = std::move(m);
+  return old;
+}
+
+const FallbackMounter& fallback_mounter() { return fallback_slot(); }
+
 bool can_open(const std::string& type) {
   return type == "ext2" || type == "ext3" || type == "ext4" || type == "vfat" || type == "iso9660";
 }
@@ -25,8 +40,13 @@ Result<std::unique_ptr<FileSystem>> open_filesystem(Guest& guest, const BlockDev
   if (p.type == "vfat") return open_fat(std::move(layer), {opts.writable, opts.warn, dev.name});
   if (p.type == "iso9660")  // always read-only, like Linux on write-protected media
     return open_iso9660(std::move(layer), IsoOpenOptions{dev.name});
-  return make_error(ENOTSUP, "'" + dev.name + "': " + p.type +
-                                 " file systems can be detected but not read yet");
+  auto unsupported = make_error(ENOTSUP, "'" + dev.name + "': " + p.type +
+                                             " file systems can be detected but not read yet");
+  if (const FallbackMounter& fb = fallback_mounter()) {
+    auto r = fb(guest, dev.name, p.type, opts);
+    if (r || r.error().code != ENOTSUP) return r;
+  }
+  return unsupported;
 }
 
 }  // namespace dk::fs
