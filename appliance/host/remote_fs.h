@@ -67,6 +67,7 @@ class RemoteFs : public fs::FileSystem {
   AgentCalls& agent() { return m_agent; }
   nlohmann::json args(const std::string& path) const;
   const std::string& device() const { return m_opts.device; }
+  int64_t mount_id() const { return m_mount_id; }
 
  private:
   AgentCalls& m_agent;

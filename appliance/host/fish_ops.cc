@@ -1,0 +1,11 @@
+#include "appliance/host/fish_ops.h"
+
+namespace dk::appliance {
+
+Session::~Session() = default;
+
+Result<std::unique_ptr<Session>> launch_session(const std::vector<SessionDrive>&, bool) {
+  return make_error(ENOTSUP, "the appliance is not built into this diskit");
+}
+
+}  // namespace dk::appliance
