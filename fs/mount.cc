@@ -30,6 +30,11 @@ Result<std::unique_ptr<FileSystem>> open_filesystem(Guest& guest, const BlockDev
   auto layer = DK_TRY(guest.open_device(dev));
   ProbeResult p = DK_TRY_CTX(probe_filesystem(*layer), "'" + dev.name + "'");
   if (!p.found()) return make_error(EINVAL, "'" + dev.name + "': no file system found");
+  if (const FallbackMounter& fb = fallback_mounter()) {
+    // The registered mounter goes first; ENOTSUP means "not mine".
+    auto r = fb(guest, dev.name, p.type, opts);
+    if (r || r.error().code != ENOTSUP) return r;
+  }
   if (p.type == "ext2" || p.type == "ext3" || p.type == "ext4") {
     ExtOpenOptions eo;
     eo.writable = opts.writable;
@@ -40,13 +45,8 @@ Result<std::unique_ptr<FileSystem>> open_filesystem(Guest& guest, const BlockDev
   if (p.type == "vfat") return open_fat(std::move(layer), {opts.writable, opts.warn, dev.name});
   if (p.type == "iso9660")  // always read-only, like Linux on write-protected media
     return open_iso9660(std::move(layer), IsoOpenOptions{dev.name});
-  auto unsupported = make_error(ENOTSUP, "'" + dev.name + "': " + p.type +
-                                             " file systems can be detected but not read yet");
-  if (const FallbackMounter& fb = fallback_mounter()) {
-    auto r = fb(guest, dev.name, p.type, opts);
-    if (r || r.error().code != ENOTSUP) return r;
-  }
-  return unsupported;
+  return make_error(ENOTSUP, "'" + dev.name + "': " + p.type +
+                                 " file systems can be detected but not read yet");
 }
 
 }  // namespace dk::fs

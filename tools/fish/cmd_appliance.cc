@@ -33,8 +33,8 @@ bool appliance_type(const std::string& t) {
 }
 
 // While the appliance runs it mounts everything (the shell's disks are
-// open read-only); before, fs::open_filesystem only asks it for what no
-// native driver reads, and then the mount hook has started it.
+// open read-only then); before, it declines and the native drivers answer
+// (the mount hook has started it for what they cannot read).
 Result<std::unique_ptr<fs::FileSystem>> mount_in_appliance(fs::Guest&, const std::string& device,
                                                            const std::string& probed, const fs::MountOptions& opts) {
   State& s = state();
