@@ -1,0 +1,50 @@
+// The appliance seen from the host: a small Linux VM (appliance/image)
+// booted through appliance/vmm with the user's disks attached as /dev/sda...,
+// and the agent inside it answering requests (appliance/proto).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "formats/core/error.h"
+
+namespace dk::appliance {
+
+struct DriveSpec {
+  std::string image;
+  std::string format;  // empty: probed
+  bool read_only = false;
+};
+
+struct LaunchOptions {
+  std::vector<DriveSpec> drives;
+  bool verbose = false;            // the guest's console on stderr
+  std::vector<std::string> keys;   // LUKS keys, "ID:key:PASS" as --key
+};
+
+class Appliance {
+ public:
+  virtual ~Appliance();
+  // Builds the appliance image if it is missing or stale, boots it with the
+  // drives and waits until the agent answers.
+  static Result<std::unique_ptr<Appliance>> launch(const LaunchOptions& o);
+  // One request; errors read "op: message" with the guest's errno.
+  virtual Result<nlohmann::json> call(std::string_view op, const nlohmann::json& args) = 0;
+  // A request whose upload stream is pulled from `source` (0 = end).
+  virtual Result<nlohmann::json> call_upload(std::string_view op, const nlohmann::json& args,
+                                             std::function<Result<size_t>(std::span<std::byte>)> source) = 0;
+  // A request whose download stream is pushed to `sink`.
+  virtual Result<nlohmann::json> call_download(std::string_view op, const nlohmann::json& args,
+                                               std::function<Result<void>(std::span<const std::byte>)> sink) = 0;
+  // Syncs in the guest, powers it off and waits; the destructor does it too.
+  virtual Result<void> shutdown() = 0;
+};
+
+}  // namespace dk::appliance
