@@ -1,5 +1,7 @@
 #include "appliance/host/fish_ops.h"
 
+// Until Appliance::launch is built (appliance/host/appliance.cc), sessions
+// cannot start; the adapter over it replaces this file then.
 namespace dk::appliance {
 
 Session::~Session() = default;

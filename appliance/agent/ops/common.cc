@@ -169,6 +169,12 @@ std::string user_name(Context& ctx, const std::string& guest) {
 std::string last_line(const CommandResult& r) {
   auto lines = lines_of(r.err);
   if (lines.empty()) lines = lines_of(r.out);
+  // A tool that prints its usage after the error (mkfs.xfs): the error is
+  // the line before "Usage:".
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string t = trim(lines[i]);
+    if (t.compare(0, 6, "Usage:") == 0 || t.compare(0, 6, "usage:") == 0) return trim(lines[i - 1]);
+  }
   return lines.empty() ? std::string("exit status " + std::to_string(r.status)) : trim(lines.back());
 }
 
