@@ -48,6 +48,17 @@ Result<std::unique_ptr<fs::FileSystem>> mount_in_appliance(fs::Guest&, const std
   return std::unique_ptr<fs::FileSystem>(std::move(*r));
 }
 
+// /dev/sdX, /dev/vdX, /dev/hdX with an optional partition number.
+bool names_a_disk(const std::string& d) {
+  if (d.size() < 8 || d.compare(0, 5, "/dev/") != 0 || (d[5] != 's' && d[5] != 'v' && d[5] != 'h') || d[6] != 'd')
+    return false;
+  size_t i = 7;
+  while (i < d.size() && d[i] >= 'a' && d[i] <= 'z') ++i;
+  if (i == 7) return false;
+  while (i < d.size() && d[i] >= '0' && d[i] <= '9') ++i;
+  return i == d.size();
+}
+
 // Shell::mount's hook: start the appliance for a device that needs it.
 Result<void> before_mount(Shell& sh, const std::string& device) {
   State& s = state();
@@ -60,8 +71,8 @@ Result<void> before_mount(Shell& sh, const std::string& device) {
     auto p = fs::probe_filesystem(**layer);
     if (!p || !appliance_type(p->type)) return {};
     type = p->type;
-  } else if (dev.error().code != ENOENT || device.compare(0, 5, "/dev/") != 0) {
-    return {};
+  } else if (dev.error().code != ENOENT || device.compare(0, 5, "/dev/") != 0 || names_a_disk(device)) {
+    return {};  // a typo in a disk name is the native ENOENT, not a reason to boot
   }
   if (s.policy == AppliancePolicy::Never)
     return make_error(ENOTSUP, "'" + device + "'" + (type.empty() ? "" : " (" + type + ")") +
