@@ -131,6 +131,9 @@ std::string type_of_mount(int fd) {
 Result<json> op_mount(Context& ctx) {
   std::string user = DK_TRY(str_arg(ctx, "device"));
   std::string dev = DK_TRY(check_device(ctx, user, DevKind::Any));
+  // Host mode (--stdio --device sdX=FILE) maps disks to files: mounting
+  // there would mount on the host, so only guest block devices qualify.
+  if (dev.compare(0, 5, "/dev/") != 0) return make_error(ENOTSUP, "mount: '" + user + "' is not a block device here");
   auto vfstype = DK_TRY(opt_str(ctx, "vfstype"));
   auto options = DK_TRY(opt_str(ctx, "options"));
   bool ro = DK_TRY(opt_bool(ctx, "readonly")).value_or(false);
