@@ -102,15 +102,23 @@ class RemoteInode : public fs::Inode {
 
   Result<size_t> read(uint64_t off, std::span<std::byte> out) override {
     if (m_stat.type() == fs::FileType::Directory) return make_error(EISDIR, "'" + m_path + "': Is a directory");
-    if (out.empty()) return size_t{0};
-    json a = m_fs.args(m_path);
-    a["offset"] = off;
-    a["size"] = out.size();
-    std::string data;
-    DK_TRY(m_fs.agent().call_download("read", a, data));
-    if (data.size() > out.size()) return make_error(EIO, "read '" + m_path + "': the agent sent too much");
-    std::memcpy(out.data(), data.data(), data.size());
-    return data.size();
+    // The agent answers at most kReadChunk per request; a shorter answer
+    // is the end of the file.
+    constexpr size_t kReadChunk = 8u << 20;
+    size_t done = 0;
+    while (done < out.size()) {
+      size_t want = std::min(kReadChunk, out.size() - done);
+      json a = m_fs.args(m_path);
+      a["offset"] = off + done;
+      a["size"] = want;
+      std::string data;
+      DK_TRY(m_fs.agent().call_download("read", a, data));
+      if (data.size() > want) return make_error(EIO, "read '" + m_path + "': the agent sent too much");
+      std::memcpy(out.data() + done, data.data(), data.size());
+      done += data.size();
+      if (data.size() < want) break;
+    }
+    return done;
   }
 
   Result<std::string> readlink() override {
