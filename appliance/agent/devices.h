@@ -1,0 +1,44 @@
+// Device names: users see /dev/sda, /dev/sda1 ... in attach order (as in
+// diskit's native mode and libguestfs); the guest kernel calls them
+// /dev/vda, /dev/vda1 .... In host mode (--stdio --device sda=FILE) the
+// names map to files instead, so ops can be tested without a VM.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "formats/core/error.h"
+
+namespace dk::agent {
+
+class DeviceMap {
+ public:
+  // Guest mode: /dev/sdX[N] <-> /dev/vdX[N], disks found in /sys/block
+  // (rescanned on every call: disks may be hot-plugged).
+  static DeviceMap guest();
+  // Host mode: only the disks added with add().
+  static DeviceMap host();
+  // Adds "sda" -> path (host mode).
+  void add(const std::string& user_disk, const std::string& path);
+
+  // /dev/sda1 -> /dev/vda1 (also accepts /dev/vdX and /dev/hdX spellings);
+  // ENOENT when it is not an attached disk or an existing partition of one.
+  Result<std::string> to_guest(std::string_view user) const;
+  // /dev/vda1 -> /dev/sda1; anything else comes back unchanged.
+  std::string to_user(std::string_view guest) const;
+  // User names of the attached disks, in order.
+  std::vector<std::string> disks() const;
+  // User names of their partitions, in order.
+  std::vector<std::string> partitions() const;
+
+ private:
+  bool m_guest = false;
+  std::map<std::string, std::string> m_host;  // "sda" -> path
+};
+
+// Orders disk names as the kernel assigns them: sda < sdz < sdaa.
+bool disk_name_less(const std::string& a, const std::string& b);
+
+}  // namespace dk::agent
