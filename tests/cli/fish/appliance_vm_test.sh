@@ -62,7 +62,7 @@ sed -n '/^a$/,/^hello$/p' vm.out | head -2 | diff -u ls.want - || fail "ls /srv:
 
 # The layout, seen on the host.
 sgdisk -p test1.img > gpt.txt
-grep -qE '^ +1 +2048 +1050623 ' gpt.txt && grep -qE '^ +2 +1050624 +2095103 ' gpt.txt || fail "GPT: $(cat gpt.txt)"
+grep -qE '^ +1 +2048 +1050623 ' gpt.txt && grep -qE '^ +2 +1050624 +2095104 ' gpt.txt || fail "GPT: $(cat gpt.txt)"
 [ "$(blkid -p -o value -s TYPE -O $((2048 * 512)) test1.img)" = LVM2_member ] || fail "sda1 is no PV"
 [ "$(blkid -p -o value -s TYPE -O $((1050624 * 512)) test1.img)" = btrfs ] || fail "sda2 is no btrfs"
 
