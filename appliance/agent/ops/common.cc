@@ -167,7 +167,15 @@ std::string user_name(Context& ctx, const std::string& guest) {
 }
 
 std::string last_line(const CommandResult& r) {
-  auto lines = lines_of(r.err);
+  // Noise that is never the error: lvm's leaked-descriptor warnings and
+  // the "Run `tool --help'" hint it ends with.
+  auto noise = [](const std::string& l) {
+    return l.find("leaked on lvm invocation") != std::string::npos ||
+           (l.find("Run `") != std::string::npos && l.find("--help'") != std::string::npos);
+  };
+  std::vector<std::string> lines;
+  for (auto& l : lines_of(r.err))
+    if (!noise(l)) lines.push_back(l);
   if (lines.empty()) lines = lines_of(r.out);
   // A tool that prints its usage after the error (mkfs.xfs): the error is
   // the line before "Usage:".
