@@ -118,6 +118,7 @@ Result<int> run_fish(const CLI::App& app, FishOptions& o) {
     fish::add_fish_key(k.substr(0, c), k.substr(c + 5));
   }
   fish::set_fish_keys_from_stdin(o.keys_from_stdin);
+  fish::set_appliance_verbose(o.verbose);
   std::vector<std::vector<std::string>> post_launch;
   fish::ShellOptions so;
   so.disks = DK_TRY(disks_of(app, o, post_launch));
@@ -195,7 +196,7 @@ Command add_fish(CLI::App& parent) {
       ->allow_extra_args(false);
   c.app->add_flag("-x", o->trace, "Echo each command on standard error before running it");
   c.app->add_option("-f,--file", o->file, "Read commands from FILE");
-  c.app->add_flag("-v,--verbose", o->verbose, "Accepted for compatibility");
+  c.app->add_flag("-v,--verbose", o->verbose, "Show the appliance's console on standard error");
   o->prepared_opt = c.app->add_option("-N,--new", o->prepared,
                                       "Make a prepared disk: [FILENAME=]TYPE[:...] (-N help lists them)")
                         ->allow_extra_args(false);

@@ -20,6 +20,7 @@ struct State {
   bool hook_installed = false;
   std::map<std::string, std::string> keys;
   bool keys_from_stdin = false;
+  bool verbose = false;
 };
 
 State& state() {
@@ -109,6 +110,8 @@ void set_appliance_policy(AppliancePolicy p) {
 
 AppliancePolicy appliance_policy() { return state().policy; }
 
+void set_appliance_verbose(bool on) { state().verbose = on; }
+
 bool appliance_running() { return state().session != nullptr; }
 
 Result<void> ensure_appliance(Shell& sh, std::string_view why) {
@@ -123,7 +126,7 @@ Result<void> ensure_appliance(Shell& sh, std::string_view why) {
   // The rule: flush and close the shell's side first, so the appliance is
   // the only writer; then reopen the shell's view read-only and shared.
   std::vector<Shell::MountRecord> records = DK_TRY(sh.close_disks());
-  auto session = appliance::launch_session(drives_of(sh), false);
+  auto session = appliance::launch_session(drives_of(sh), s.verbose);
   if (!session) {
     // Give the disks back to the shell as they were.
     auto back = sh.reopen_disks(false, records);

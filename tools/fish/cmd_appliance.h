@@ -35,6 +35,8 @@ enum class AppliancePolicy : uint8_t {
 
 void set_appliance_policy(AppliancePolicy p);
 AppliancePolicy appliance_policy();
+// -v: the appliance's console goes to stderr.
+void set_appliance_verbose(bool on);
 // Whether the appliance runs (for this process).
 bool appliance_running();
 
