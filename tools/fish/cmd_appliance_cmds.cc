@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/probe.h"
 #include "tools/fish/cmd_appliance.h"
 #include "tools/fish/output.h"
 #include "tools/fish/shell.h"
@@ -183,6 +184,24 @@ void add_appliance_commands(CommandTable& t) {
   add_simple(t, {"zerofree", "device", {"device"}, {'d'}, {}, "zero unused inodes and disk blocks on ext2/3 filesystem",
                  "Zeroes the unused blocks of an unmounted ext2/3/4 file system, so the image\n"
                  "can be sparsified."});
+  add_simple(t, {"zero", "device", {"device"}, {'d'}, {}, "write zeroes to the device",
+                 "Zeroes the first blocks of device (partition tables, superblocks); not a\n"
+                 "secure erase."});
+  add_simple(t, {"zero-device", "device", {"device"}, {'d'}, {}, "write zeroes to an entire device",
+                 "Zeroes the whole device."});
+  t.add(appliance_command("set-label", "mountable label", 2, {}, "set filesystem label",
+                          "Sets the file system label with the file system's own tool (e2label,\n"
+                          "xfs_admin, btrfs, fatlabel, ntfslabel, tune.exfat, swaplabel).",
+                          true, [](Shell& sh, const Call& c) -> Result<void> {
+                            fs::BlockDevice d = DK_TRY(sh.guest().find(c.args[0]));
+                            auto layer = DK_TRY(sh.guest().open_device(d));
+                            fs::ProbeResult p = DK_TRY(fs::probe_filesystem(*layer));
+                            layer.reset();
+                            if (!p.found()) return make_error(EINVAL, d.name + ": no file system found");
+                            json a = {{"device", d.name}, {"fstype", p.type}, {"label", c.args[1]}};
+                            DK_TRY(appliance_call(sh, "set-label", "set-label", a, true));
+                            return {};
+                          }));
   add_appliance_lvm_commands(t);
 }
 

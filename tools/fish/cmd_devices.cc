@@ -241,9 +241,6 @@ void add_device_commands(CommandTable& t) {
   // Changing partition tables, LVM and making file systems need a kernel:
   // they run in the appliance (tools/fish/cmd_appliance*.cc).
   add_appliance_commands(t);
-  t.add(kernel_only("zero", "device", "write zeroes to the device", 1));
-  t.add(kernel_only("zero-device", "device", "write zeroes to an entire device", 1));
-  t.add(kernel_only("set-label", "mountable label", "set filesystem label", 2));
 }
 
 }  // namespace dk::tools::fish
