@@ -3,6 +3,7 @@
 #include "tools/fish/cmd_appliance.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 
@@ -37,7 +38,17 @@ bool appliance_type(const std::string& t) {
 // open read-only then); before, it declines and the native drivers answer
 // (the mount hook has started it for what they cannot read).
 Result<std::unique_ptr<fs::FileSystem>> mount_in_appliance(fs::Guest&, const std::string& device,
+                                                           const std::string& probed, const fs::MountOptions& opts);
+Result<std::unique_ptr<fs::FileSystem>> mount_remote_fs(const std::string& device, const std::string& probed,
+                                                        const fs::MountOptions& opts);
+
+Result<std::unique_ptr<fs::FileSystem>> mount_in_appliance(fs::Guest&, const std::string& device,
                                                            const std::string& probed, const fs::MountOptions& opts) {
+  return mount_remote_fs(device, probed, opts);
+}
+
+Result<std::unique_ptr<fs::FileSystem>> mount_remote_fs(const std::string& device, const std::string& probed,
+                                                        const fs::MountOptions& opts) {
   State& s = state();
   if (!s.session) return make_error(ENOTSUP, "the appliance is not running");
   appliance::RemoteMountOptions o;
@@ -45,7 +56,9 @@ Result<std::unique_ptr<fs::FileSystem>> mount_in_appliance(fs::Guest&, const std
   o.type = probed;
   o.writable = opts.writable;
   auto r = appliance::mount_remote(*s.session, o);
-  if (!r) return make_error(r.error());
+  // ENOTSUP would read as "not mine" to fs::open_filesystem and hide the
+  // appliance's answer behind the native one.
+  if (!r) return make_error(r.error().code == ENOTSUP ? EIO : r.error().code, r.error().message);
   return std::unique_ptr<fs::FileSystem>(std::move(*r));
 }
 
@@ -155,6 +168,31 @@ Result<nlohmann::json> appliance_call(Shell& sh, std::string_view cmd, const std
     }
   }
   return r;
+}
+
+void install_tool_mounter(const std::vector<fs::DiskSpec>& disks) {
+  static std::vector<fs::DiskSpec> specs;
+  specs = disks;
+  fs::set_fallback_mounter([](fs::Guest&, const std::string& device, const std::string& probed,
+                              const fs::MountOptions& opts) -> Result<std::unique_ptr<fs::FileSystem>> {
+    State& s = state();
+    bool needs = probed.empty() ? !names_a_disk(device) : appliance_type(probed);
+    if (!needs || opts.writable || s.policy == AppliancePolicy::Never)
+      return make_error(ENOTSUP, "not for the appliance");
+    if (!s.session) {
+      std::fprintf(stderr, "diskit: starting the appliance to mount %s (about 10 s under TCG)\n", device.c_str());
+      std::vector<appliance::SessionDrive> drives;
+      for (const fs::DiskSpec& d : specs) drives.push_back({d.path, d.format, true});
+      auto session = appliance::launch_session(drives, s.verbose);
+      if (!session)
+        return make_error(session.error().code == ENOTSUP ? ENOSYS : session.error().code,
+                          "starting the appliance: " + session.error().message);
+      s.session = std::move(*session);
+      // The tools' mounts are gone by then (they live in the tools' run()).
+      std::atexit([] { (void)shutdown_appliance(); });
+    }
+    return mount_remote_fs(device, probed, opts);
+  });
 }
 
 Result<void> shutdown_appliance() {

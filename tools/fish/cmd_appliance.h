@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/core/error.h"
+#include "fs/disk.h"
 #include "tools/fish/table.h"
 
 namespace dk::tools::fish {
@@ -57,6 +58,15 @@ void add_fish_key(const std::string& device, const std::string& key);
 std::optional<std::string> fish_key_for(const std::string& device);
 void set_fish_keys_from_stdin(bool on);
 bool fish_keys_from_stdin();
+
+// For the one-shot tools (diskit ls, cat, df, filesystems ... reading
+// only): registers a mounter that starts the appliance, with `disks`
+// attached read-only, the first time a file system the native code cannot
+// read (xfs, btrfs, ntfs, exfat) or a device the disks do not name
+// (/dev/VG/LV) is mounted read-only; it stops when the program exits.
+// Writable mounts are left to the native code (the tool holds the images'
+// write lock).
+void install_tool_mounter(const std::vector<fs::DiskSpec>& disks);
 
 // The appliance commands (registered by add_device_commands).
 void add_appliance_commands(CommandTable& t);
