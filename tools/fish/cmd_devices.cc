@@ -18,8 +18,16 @@ Result<fs::ProbeResult> probe(Shell& sh, const fs::BlockDevice& dev) {
 }
 
 Result<fs::ProbeResult> probe_named(Shell& sh, const std::string& name) {
-  fs::BlockDevice dev = DK_TRY(sh.guest().find(name));
-  return probe(sh, dev);
+  auto dev = sh.guest().find(name);
+  if (!dev && dev.error().code == ENOENT && appliance_running()) {
+    // An LV or a mapping: only the appliance sees it.
+    fs::ProbeResult p;
+    auto t = DK_TRY(appliance_call(sh, "vfs-type", "vfs-type", {{"device", name}}, false));
+    if (t.is_string()) p.type = t.get<std::string>();
+    return p;
+  }
+  if (!dev) return make_error(dev.error());
+  return probe(sh, *dev);
 }
 
 // Microsoft reserved/LDM/storage-spaces GPT types hold no file system.
@@ -69,6 +77,16 @@ Result<void> list_filesystems(Shell& sh) {
     if (t.size() > 7 && t.compare(t.size() - 7, 7, "_member") == 0) continue;
     if (t == "crypto_LUKS" || t == "BitLocker") continue;
     rows.push_back({d.name, t});
+  }
+  if (appliance_running()) {
+    // The LVs come after the partitions, as in guestfish.
+    auto lvs = DK_TRY(appliance_call(sh, "list-filesystems", "lvs", nlohmann::json::object(), false));
+    for (const auto& lv : lvs) {
+      if (!lv.is_string()) continue;
+      auto t = DK_TRY(appliance_call(sh, "list-filesystems", "vfs-type", {{"device", lv}}, false));
+      std::string type = t.is_string() && !t.get<std::string>().empty() ? t.get<std::string>() : "unknown";
+      rows.push_back({lv.get<std::string>(), type});
+    }
   }
   print_table(rows);
   return {};
