@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "appliance/host/appliance.h"
 #include "appliance/proto/frame.h"
 
 namespace dk::appliance {
@@ -121,6 +122,53 @@ class HostAgentSession : public Session {
   uint64_t m_id = 0;
 };
 
+#ifdef DK_HAVE_APPLIANCE_LAUNCH
+// A booted appliance (appliance/host/appliance.h) as a session. Built once
+// Appliance::launch is (the appliance core's appliance/host/appliance.cc
+// defines DK_HAVE_APPLIANCE_LAUNCH for dk_appliance, or this guard goes
+// when both branches are merged).
+class VmSession : public Session {
+ public:
+  explicit VmSession(std::unique_ptr<Appliance> a) : m_app(std::move(a)) {}
+
+  Result<nlohmann::json> call(const std::string& op, const nlohmann::json& args) override {
+    auto r = m_app->call(op, args);
+    if (!r) return make_error(strip_op(op, r.error()));
+    return r;
+  }
+
+  Result<nlohmann::json> call_upload(const std::string& op, const nlohmann::json& args,
+                                     std::span<const std::byte> data) override {
+    size_t pos = 0;
+    auto source = [&](std::span<std::byte> buf) -> Result<size_t> {
+      size_t n = std::min(buf.size(), data.size() - pos);
+      if (n) std::memcpy(buf.data(), data.data() + pos, n);
+      pos += n;
+      return n;
+    };
+    auto r = m_app->call_upload(op, args, source);
+    if (!r) return make_error(strip_op(op, r.error()));
+    return r;
+  }
+
+  Result<nlohmann::json> call_download(const std::string& op, const nlohmann::json& args,
+                                       std::string& out) override {
+    auto sink = [&](std::span<const std::byte> d) -> Result<void> {
+      out.append(reinterpret_cast<const char*>(d.data()), d.size());
+      return {};
+    };
+    auto r = m_app->call_download(op, args, sink);
+    if (!r) return make_error(strip_op(op, r.error()));
+    return r;
+  }
+
+  Result<void> shutdown() override { return m_app->shutdown(); }
+
+ private:
+  std::unique_ptr<Appliance> m_app;
+};
+#endif
+
 }  // namespace
 
 Result<std::unique_ptr<Session>> launch_session(const std::vector<SessionDrive>& drives, bool verbose) {
@@ -128,8 +176,22 @@ Result<std::unique_ptr<Session>> launch_session(const std::vector<SessionDrive>&
     signal(SIGPIPE, SIG_IGN);
     return HostAgentSession::start(agent, drives);
   }
+#ifdef DK_HAVE_APPLIANCE_LAUNCH
+  LaunchOptions o;
+  for (const SessionDrive& d : drives) o.drives.push_back({d.image, d.format, d.read_only});
+  o.verbose = verbose;
+  auto app = DK_TRY(Appliance::launch(o));
+  auto s = std::make_unique<VmSession>(std::move(app));
+  // Volume groups on the disks become /dev/VG/LV, as guestfish's launch
+  // activates them; without LVM this is a quick no-op.
+  auto act = s->call("vg-activate-all", {{"activate", true}});
+  (void)act;
+  return std::unique_ptr<Session>(std::move(s));
+#else
+  (void)drives;
   (void)verbose;
   return make_error(ENOTSUP, "the appliance is not built into this diskit");
+#endif
 }
 
 }  // namespace dk::appliance
