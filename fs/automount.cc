@@ -7,7 +7,25 @@ namespace dk::fs {
 
 Result<void> GuestMounts::mount(std::string_view device, std::string_view mountpoint,
                                 const MountOptions& opts) {
-  BlockDevice dev = DK_TRY(m_guest.find(device));
+  auto found = m_guest.find(device);
+  if (!found && found.error().code == ENOENT && fallback_mounter()) {
+    // Not one of the disks or their partitions: an LV or a mapping only
+    // the appliance knows; it mounts it or declines.
+    std::string mp = mountpoint.empty() ? "/" : std::string(mountpoint);
+    if (mp[0] != '/') return make_error(EINVAL, "mountpoint '" + mp + "' is not an absolute path");
+    if (split_path(mp).size() > 0) {
+      auto dir = m_tree.resolve(mp, true);
+      if (!dir) return make_error(dir.error().with_context("mount: mountpoint"));
+      mp = dir->path;
+    }
+    auto fs = fallback_mounter()(m_guest, std::string(device), "", opts);
+    if (!fs && fs.error().code == ENOTSUP) return make_error(found.error());
+    if (!fs) return make_error(fs.error());
+    DK_TRY(m_tree.mount(mp, **fs));
+    m_entries.push_back({std::string(device), mp, std::move(*fs)});
+    return {};
+  }
+  BlockDevice dev = DK_TRY(std::move(found));
   std::string mp = mountpoint.empty() ? "/" : std::string(mountpoint);
   if (mp[0] != '/') return make_error(EINVAL, "mountpoint '" + mp + "' is not an absolute path");
   if (split_path(mp).size() > 0) {

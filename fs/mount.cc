@@ -6,6 +6,21 @@
 
 namespace dk::fs {
 
+namespace {
+FallbackMounter& fallback_slot() {
+  static FallbackMounter m;
+  return m;
+}
+}  // namespace
+
+FallbackMounter set_fallback_mounter(FallbackMounter m) {
+  FallbackMounter old = std::move(fallback_slot());
+  fallback_slot() = std::move(m);
+  return old;
+}
+
+const FallbackMounter& fallback_mounter() { return fallback_slot(); }
+
 bool can_open(const std::string& type) {
   return type == "ext2" || type == "ext3" || type == "ext4" || type == "vfat" || type == "iso9660";
 }
@@ -15,6 +30,11 @@ Result<std::unique_ptr<FileSystem>> open_filesystem(Guest& guest, const BlockDev
   auto layer = DK_TRY(guest.open_device(dev));
   ProbeResult p = DK_TRY_CTX(probe_filesystem(*layer), "'" + dev.name + "'");
   if (!p.found()) return make_error(EINVAL, "'" + dev.name + "': no file system found");
+  if (const FallbackMounter& fb = fallback_mounter()) {
+    // The registered mounter goes first; ENOTSUP means "not mine".
+    auto r = fb(guest, dev.name, p.type, opts);
+    if (r || r.error().code != ENOTSUP) return r;
+  }
   if (p.type == "ext2" || p.type == "ext3" || p.type == "ext4") {
     ExtOpenOptions eo;
     eo.writable = opts.writable;

@@ -26,6 +26,23 @@ Result<std::unique_ptr<FileSystem>> open_filesystem(Guest& guest, const BlockDev
 // Whether open_filesystem() can open a file system of this probed type.
 bool can_open(const std::string& type);
 
+// ---- A mounter outside fs/ (additive hook) ----
+// The appliance (tools/fish/cmd_appliance.cc, over appliance/host/remote_fs)
+// registers a mounter for what no native driver reads (xfs, btrfs, ntfs,
+// exfat...; while the appliance owns the images, everything).
+// open_filesystem() asks it first for every probed file system, and
+// GuestMounts::mount() asks it for a device the guest's disks do not name
+// (/dev/VG/LV, /dev/mapper/NAME). `probed` is the probe's type, empty for
+// such devices. The mounter returns ENOTSUP to decline: the native drivers
+// then answer (or the caller reports its own error). Not thread-safe: set
+// it before mounting, from the thread that mounts.
+using FallbackMounter = std::function<Result<std::unique_ptr<FileSystem>>(
+    Guest& guest, const std::string& device, const std::string& probed, const MountOptions& opts)>;
+// Registers `m` (an empty function removes it); returns the previous one.
+FallbackMounter set_fallback_mounter(FallbackMounter m);
+// The registered mounter (empty when none).
+const FallbackMounter& fallback_mounter();
+
 }  // namespace dk::fs
 
 namespace dk::fs {

@@ -1,5 +1,7 @@
 #include "tools/guest_args.h"
 
+#include "tools/fish/cmd_appliance.h"
+
 namespace dk::tools {
 
 void add_guest_options(CLI::App& app, GuestOptions& o, bool with_mounts) {
@@ -33,6 +35,8 @@ Result<std::vector<fs::DiskSpec>> disk_specs(const CLI::App& app, const GuestOpt
 
 Result<std::unique_ptr<fs::Guest>> open_guest(const CLI::App& app, const GuestOptions& o, bool writable) {
   auto specs = DK_TRY(disk_specs(app, o));
+  // Reading tools reach xfs, btrfs, LVs ... through the appliance.
+  if (!writable) fish::install_tool_mounter(specs);
   return fs::Guest::open(specs, writable);
 }
 

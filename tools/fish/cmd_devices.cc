@@ -1,10 +1,11 @@
 // Devices and partitions: run/launch, list-devices, list-partitions,
-// list-filesystems, vfs-*, blockdev-*, part-* (reading only; changing a
-// partition table or making a file system needs a kernel and is refused).
+// list-filesystems, vfs-*, blockdev-*, part-* (reading; changing a
+// partition table or making a file system runs in the appliance).
 #include <cinttypes>
 #include <cstdio>
 
 #include "fs/probe.h"
+#include "tools/fish/cmd_appliance.h"
 #include "tools/fish/output.h"
 #include "tools/fish/shell.h"
 
@@ -17,8 +18,16 @@ Result<fs::ProbeResult> probe(Shell& sh, const fs::BlockDevice& dev) {
 }
 
 Result<fs::ProbeResult> probe_named(Shell& sh, const std::string& name) {
-  fs::BlockDevice dev = DK_TRY(sh.guest().find(name));
-  return probe(sh, dev);
+  auto dev = sh.guest().find(name);
+  if (!dev && dev.error().code == ENOENT && appliance_running()) {
+    // An LV or a mapping: only the appliance sees it.
+    fs::ProbeResult p;
+    auto t = DK_TRY(appliance_call(sh, "vfs-type", "vfs-type", {{"device", name}}, false));
+    if (t.is_string()) p.type = t.get<std::string>();
+    return p;
+  }
+  if (!dev) return make_error(dev.error());
+  return probe(sh, *dev);
 }
 
 // Microsoft reserved/LDM/storage-spaces GPT types hold no file system.
@@ -69,6 +78,16 @@ Result<void> list_filesystems(Shell& sh) {
     if (t == "crypto_LUKS" || t == "BitLocker") continue;
     rows.push_back({d.name, t});
   }
+  if (appliance_running()) {
+    // The LVs come after the partitions, as in guestfish.
+    auto lvs = DK_TRY(appliance_call(sh, "list-filesystems", "lvs", nlohmann::json::object(), false));
+    for (const auto& lv : lvs) {
+      if (!lv.is_string()) continue;
+      auto t = DK_TRY(appliance_call(sh, "list-filesystems", "vfs-type", {{"device", lv}}, false));
+      std::string type = t.is_string() && !t.get<std::string>().empty() ? t.get<std::string>() : "unknown";
+      rows.push_back({lv.get<std::string>(), type});
+    }
+  }
   print_table(rows);
   return {};
 }
@@ -85,7 +104,11 @@ void add_device_commands(CommandTable& t) {
       "Opens the disks added with -a (read-write unless --ro). guestfish boots its\n"
       "appliance here; diskit fish reads the images directly, so this is instant.\n"
       "It must be called once before device and file commands (-i and -m do it).",
-      [](Shell& sh, const Call&) -> Result<void> { return sh.launch(); });
+      [](Shell& sh, const Call&) -> Result<void> {
+        DK_TRY(sh.launch());
+        if (appliance_policy() == AppliancePolicy::Always) DK_TRY(ensure_appliance(sh, "launch"));
+        return {};
+      });
   launch.aliases = {"run"};
   t.add(launch);
 
@@ -233,32 +256,9 @@ void add_device_commands(CommandTable& t) {
                        return {};
                      }));
 
-  // Changing partition tables, LVM and making file systems need a kernel.
-  t.add(kernel_only("mkfs", "fstype device [blocksize:N] [features:..] [inode:N] [sectorsize:N] [label:..]",
-                    "make a filesystem", 2));
-  t.add(kernel_only("mke2fs", "device [...]", "create an ext2/ext3/ext4 filesystem on device", 1));
-  t.add(kernel_only("mkswap", "device [label:..] [uuid:..]", "create a swap partition", 1));
-  t.add(kernel_only("part-init", "device parttype", "create an empty partition table", 2));
-  t.add(kernel_only("part-add", "device prlogex startsect endsect", "add a partition to the device", 4));
-  t.add(kernel_only("part-disk", "device parttype", "partition whole disk with a single primary partition", 2));
-  t.add(kernel_only("part-del", "device partnum", "delete a partition", 2));
-  t.add(kernel_only("part-resize", "device partnum endsect", "resize a partition", 3));
-  t.add(kernel_only("part-set-bootable", "device partnum bootable", "make a partition bootable", 3));
-  t.add(kernel_only("part-set-name", "device partnum name", "set partition name", 3));
-  t.add(kernel_only("part-set-mbr-id", "device partnum idbyte", "set the MBR type byte (ID byte) of a partition", 3));
-  t.add(kernel_only("part-set-gpt-type", "device partnum guid", "set the type GUID of a GPT partition", 3));
-  t.add(kernel_only("lvs", "", "list the LVM logical volumes (LVs)", 0));
-  t.add(kernel_only("pvs", "", "list the LVM physical volumes (PVs)", 0));
-  t.add(kernel_only("vgs", "", "list the LVM volume groups (VGs)", 0));
-  t.add(kernel_only("pvcreate", "device", "create an LVM physical volume", 1));
-  t.add(kernel_only("vgcreate", "volgroup physvols", "create an LVM volume group", 2));
-  t.add(kernel_only("lvcreate", "logvol volgroup mbytes", "create an LVM logical volume", 3));
-  t.add(kernel_only("resize2fs", "device", "resize an ext2, ext3 or ext4 filesystem", 1));
-  t.add(kernel_only("e2fsck", "device [correct:true|false] [forceall:true|false]", "check an ext2/ext3 filesystem", 1));
-  t.add(kernel_only("fsck", "fstype device", "run the filesystem checker", 2));
-  t.add(kernel_only("zero", "device", "write zeroes to the device", 1));
-  t.add(kernel_only("zero-device", "device", "write zeroes to an entire device", 1));
-  t.add(kernel_only("set-label", "mountable label", "set filesystem label", 2));
+  // Changing partition tables, LVM and making file systems need a kernel:
+  // they run in the appliance (tools/fish/cmd_appliance*.cc).
+  add_appliance_commands(t);
 }
 
 }  // namespace dk::tools::fish

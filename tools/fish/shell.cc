@@ -253,16 +253,30 @@ Result<void> Shell::launch() {
   return {};
 }
 
+namespace {
+Shell::MountHook& mount_hook() {
+  static Shell::MountHook h;
+  return h;
+}
+}  // namespace
+
+void Shell::set_mount_hook(MountHook hook) { mount_hook() = std::move(hook); }
+
 Result<void> Shell::mount(std::string_view device, std::string_view mountpoint, bool ro, std::string options) {
-  fs::BlockDevice dev = DK_TRY(m_guest->find(device));
+  if (mount_hook()) DK_TRY(mount_hook()(*this, std::string(device)));
+  // Devices the disks do not name (/dev/VG/LV) may still be mounted by the
+  // appliance's fallback mounter (fs/mount.h).
+  auto found = m_guest->find(device);
+  if (!found && !(found.error().code == ENOENT && fs::fallback_mounter())) return make_error(found.error());
+  std::string name = found ? found->name : std::string(device);
   for (const MountRecord& r : m_records)
-    if (r.device == dev.name)
-      return make_error(EBUSY, "'" + dev.name + "' is already mounted on '" + r.mountpoint + "'");
+    if (r.device == name)
+      return make_error(EBUSY, "'" + name + "' is already mounted on '" + r.mountpoint + "'");
   fs::MountOptions mo;
   mo.writable = !ro && !read_only();
   mo.warn = warn_stderr;
-  DK_TRY(m_mounts->mount(dev.name, mountpoint, mo));
-  m_records.push_back({dev.name, m_mounts->entries().back().mountpoint, std::move(options), mo.writable});
+  DK_TRY(m_mounts->mount(name, mountpoint, mo));
+  m_records.push_back({name, m_mounts->entries().back().mountpoint, std::move(options), mo.writable});
   return {};
 }
 
@@ -278,9 +292,11 @@ Result<void> Shell::umount(std::string_view target) {
   std::string t(target);
   size_t idx = m_records.size();
   if (t.compare(0, 5, "/dev/") == 0) {
-    fs::BlockDevice dev = DK_TRY(m_guest->find(t));
+    auto dev = m_guest->find(t);
+    if (!dev && dev.error().code != ENOENT) return make_error(dev.error());
+    std::string name = dev ? dev->name : t;
     for (size_t i = 0; i < m_records.size(); ++i)
-      if (m_records[i].device == dev.name) idx = i;
+      if (m_records[i].device == name) idx = i;
   } else {
     if (t.empty() || t[0] != '/') return make_error(EINVAL, "path must start with a / character");
     t = canonical_path(t);
@@ -325,6 +341,28 @@ Result<void> Shell::shutdown() {
   // The disks are flushed again as they close.
   m_guest.reset();
   return r;
+}
+
+Result<std::vector<Shell::MountRecord>> Shell::close_disks() {
+  std::vector<MountRecord> records = m_records;
+  if (!m_guest) return records;
+  Result<void> r = sync();
+  m_records.clear();
+  m_mounts.reset();
+  m_guest.reset();
+  if (!r) return make_error(r.error());
+  return records;
+}
+
+Result<void> Shell::reopen_disks(bool shared_ro, std::vector<MountRecord> records) {
+  if (m_guest) return make_error(EINVAL, "the disks are open");
+  bool writable = !shared_ro && !read_only();
+  auto g = fs::Guest::open(m_opts.disks, writable, warn_stderr);
+  if (!g) return make_error(g.error());
+  m_guest = std::move(*g);
+  m_mounts = std::make_unique<fs::GuestMounts>(*m_guest);
+  for (MountRecord& r : records) DK_TRY(mount(r.device, r.mountpoint, !r.writable, r.options));
+  return {};
 }
 
 // ---- Paths ----

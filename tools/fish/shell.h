@@ -6,6 +6,7 @@
 // read-only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -85,6 +86,21 @@ class Shell {
   Result<void> sync();
   // Flushes and closes everything (the shell's exit).
   Result<void> shutdown();
+
+  // ---- Handing the images to the appliance (tools/fish/cmd_appliance.cc) ----
+  // The rule: an image is never open for writing by both the shell and
+  // the appliance. close_disks() flushes and unmounts every file system
+  // and closes the disks, returning the mount records; reopen_disks()
+  // opens them again (shared and read-only when `shared_ro`: the
+  // appliance owns writing from then on) and mounts the records again.
+  // read_only() keeps answering for --ro, not for shared_ro.
+  Result<std::vector<MountRecord>> close_disks();
+  Result<void> reopen_disks(bool shared_ro, std::vector<MountRecord> records);
+  // Called by mount() before it opens a device: the appliance session
+  // starts the appliance there when the device needs it (xfs, an LV...).
+  // It may close and reopen the disks; mount() looks the device up after.
+  using MountHook = std::function<Result<void>(Shell&, const std::string& device)>;
+  static void set_mount_hook(MountHook hook);
 
   // ---- Paths in the mounted tree ----
   Result<fs::Mounts::Resolved> resolve(std::string_view path, bool follow = true) const;
