@@ -122,11 +122,7 @@ class HostAgentSession : public Session {
   uint64_t m_id = 0;
 };
 
-#ifdef DK_HAVE_APPLIANCE_LAUNCH
-// A booted appliance (appliance/host/appliance.h) as a session. Built once
-// Appliance::launch is (the appliance core's appliance/host/appliance.cc
-// defines DK_HAVE_APPLIANCE_LAUNCH for dk_appliance, or this guard goes
-// when both branches are merged).
+// A booted appliance (appliance/host/appliance.h) as a session.
 class VmSession : public Session {
  public:
   explicit VmSession(std::unique_ptr<Appliance> a) : m_app(std::move(a)) {}
@@ -167,7 +163,6 @@ class VmSession : public Session {
  private:
   std::unique_ptr<Appliance> m_app;
 };
-#endif
 
 }  // namespace
 
@@ -176,7 +171,6 @@ Result<std::unique_ptr<Session>> launch_session(const std::vector<SessionDrive>&
     signal(SIGPIPE, SIG_IGN);
     return HostAgentSession::start(agent, drives);
   }
-#ifdef DK_HAVE_APPLIANCE_LAUNCH
   LaunchOptions o;
   for (const SessionDrive& d : drives) o.drives.push_back({d.image, d.format, d.read_only});
   o.verbose = verbose;
@@ -187,11 +181,6 @@ Result<std::unique_ptr<Session>> launch_session(const std::vector<SessionDrive>&
   auto act = s->call("vg-activate-all", {{"activate", true}});
   (void)act;
   return std::unique_ptr<Session>(std::move(s));
-#else
-  (void)drives;
-  (void)verbose;
-  return make_error(ENOTSUP, "the appliance is not built into this diskit");
-#endif
 }
 
 }  // namespace dk::appliance
