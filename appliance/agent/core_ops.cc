@@ -2,10 +2,13 @@
 // streams and shutdown. File system, partition, LVM and LUKS ops live in
 // ops/.
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <string>
 #include <vector>
 
 #include "appliance/agent/op.h"
@@ -116,9 +119,26 @@ Result<json> op_upload(Context& ctx) {
   return out;
 }
 
-// shutdown: flushes everything and ends the agent after the reply; in the
-// guest /init powers the VM off when the agent is gone.
+// Unmounts every file system under /sysroot, deepest first, so journalled
+// file systems (xfs above all: a read-only device cannot replay its log)
+// are left clean on the disks. Errors are ignored: shutdown goes on.
+void unmount_sysroot() {
+  std::vector<std::string> points;
+  if (FILE* f = std::fopen("/proc/mounts", "re")) {
+    char dev[4096], dir[4096];
+    while (std::fscanf(f, "%4095s %4095s %*[^\n]", dev, dir) == 2) {
+      std::string d = dir;
+      if (d == "/sysroot" || d.rfind("/sysroot/", 0) == 0) points.push_back(d);
+    }
+    std::fclose(f);
+  }
+  for (auto it = points.rbegin(); it != points.rend(); ++it) ::umount2(it->c_str(), 0);
+}
+
+// shutdown: unmounts and flushes everything and ends the agent after the
+// reply; in the guest /init powers the VM off when the agent is gone.
 Result<json> op_shutdown(Context&) {
+  if (current_devices().in_guest()) unmount_sysroot();
   ::sync();
   request_shutdown();
   return json(nullptr);

@@ -32,6 +32,8 @@ class DeviceMap {
   std::vector<std::string> disks() const;
   // User names of their partitions, in order.
   std::vector<std::string> partitions() const;
+  // True inside the appliance, false in host mode (--stdio --device).
+  bool in_guest() const { return m_guest; }
 
  private:
   bool m_guest = false;

@@ -1,6 +1,6 @@
 // Appliance::launch until dk::vmm::create_vm lands: QEMU (TCG) is started
 // directly with the appliance's kernel and initrd, the disks as virtio-blk
-// (read-only ones with readonly=on) and the agent's virtio-serial port on a
+// (read-only ones under a throwaway overlay, snapshot=on) and the agent's virtio-serial port on a
 // unix socket. Replace with create_vm when the VM runner is merged.
 #include <fcntl.h>
 #include <poll.h>
@@ -47,9 +47,12 @@ class QemuAppliance : public Appliance {
     for (const auto& d : o.drives) {
       std::string id = "d" + std::to_string(n++);
       std::string drive = "file=" + d.image + ",if=none,id=" + id + (d.format.empty() ? "" : ",format=" + d.format);
-      // A read-only disk is never opened for writing. (Missing: a
-      // temporary qcow2 overlay so the guest can replay a journal.)
-      if (d.read_only) drive += ",readonly=on";
+      // A read-only disk is never opened for writing: snapshot=on puts a
+      // throwaway qcow2 overlay over it (QEMU opens the image itself
+      // read-only, as the overlay's backing file), so the guest can still
+      // replay a journal or an xfs log to mount it, and the image stays
+      // byte-identical.
+      if (d.read_only) drive += ",snapshot=on";
       argv.insert(argv.end(), {"-drive", drive, "-device", "virtio-blk-pci,drive=" + id});
     }
     argv.insert(argv.end(), {"-device", "virtio-serial-pci", "-chardev",

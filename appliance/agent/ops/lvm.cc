@@ -168,13 +168,15 @@ int64_t int_of(const std::string& s) {
   }
 }
 
+// lvs escapes control characters in --separator, so the separator is '|',
+// which LVM allows in neither names nor tags.
 Result<json> op_lvs_full(Context& ctx) {
   static const char* kFields =
       "lv_name,lv_uuid,lv_attr,lv_major,lv_minor,lv_kernel_major,lv_kernel_minor,lv_size,seg_count,origin,"
       "snap_percent,copy_percent,move_pv,lv_tags,mirror_log,modules";
   CommandResult r = DK_TRY(lvm(ctx,
                                {"lvs", "--noheadings", "--unbuffered", "--nosuffix", "--units", "b", "--separator",
-                                "\r", "-o", kFields},
+                                "|", "-o", kFields},
                                "lvs"));
   json out = json::array();
   for (auto& line : lines_of(r.out)) {
@@ -182,7 +184,7 @@ Result<json> op_lvs_full(Context& ctx) {
     size_t i = 0;
     std::string l = trim(line);
     while (true) {
-      size_t j = l.find('\r', i);
+      size_t j = l.find('|', i);
       f.push_back(trim(l.substr(i, j == std::string::npos ? std::string::npos : j - i)));
       if (j == std::string::npos) break;
       i = j + 1;
