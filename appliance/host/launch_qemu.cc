@@ -64,11 +64,11 @@ class QemuAppliance : public Appliance {
     m_pid = ::fork();
     if (m_pid < 0) return errno_error("fork");
     if (m_pid == 0) {
-      if (!o.verbose) {
-        int null = ::open("/dev/null", O_RDWR);
-        ::dup2(null, 0);
-        ::dup2(null, 1);
-      }
+      // QEMU's stdout carries the console with -v: it goes to our stderr,
+      // never into the output of the command the user runs.
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      ::dup2(o.verbose ? 2 : null, 1);
       ::execvp(args[0], args.data());
       std::fprintf(stderr, "diskit: qemu-system-x86_64: %s\n", std::strerror(errno));
       ::_exit(127);
