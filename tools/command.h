@@ -44,5 +44,6 @@ Command add_copy_in(CLI::App& parent);
 Command add_copy_out(CLI::App& parent);
 Command add_tar_in(CLI::App& parent);
 Command add_tar_out(CLI::App& parent);
+Command add_serve(CLI::App& parent);
 
 }  // namespace dk::tools

@@ -14,6 +14,7 @@ std::vector<Command> add_all_commands(CLI::App& app) {
       add_fish(app),
       add_mount(app),
       add_umount(app),
+      add_serve(app),
   };
 }
 
