@@ -45,5 +45,7 @@ Command add_copy_out(CLI::App& parent);
 Command add_tar_in(CLI::App& parent);
 Command add_tar_out(CLI::App& parent);
 Command add_serve(CLI::App& parent);
+Command add_run(CLI::App& parent);
+Command add_domxml_to_native(CLI::App& parent);
 
 }  // namespace dk::tools

@@ -15,6 +15,7 @@ std::vector<Command> add_all_commands(CLI::App& app) {
       add_mount(app),
       add_umount(app),
       add_serve(app),
+      add_run(app), add_domxml_to_native(app),
   };
 }
 
