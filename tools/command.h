@@ -47,5 +47,7 @@ Command add_tar_out(CLI::App& parent);
 Command add_serve(CLI::App& parent);
 Command add_appliance(CLI::App& parent);
 Command add_rescue(CLI::App& parent);
+Command add_run(CLI::App& parent);
+Command add_domxml_to_native(CLI::App& parent);
 
 }  // namespace dk::tools

@@ -17,6 +17,7 @@ std::vector<Command> add_all_commands(CLI::App& app) {
       add_serve(app),
       add_appliance(app),
       add_rescue(app),
+      add_run(app), add_domxml_to_native(app),
   };
 }
 

@@ -51,6 +51,7 @@ struct VmConfig {
   std::vector<ChannelSpec> channels;
   std::string incoming_state;     // non-empty: restore this saved state instead of booting
   std::string machine;            // empty: the runner's measured default
+  std::string name;               // the guest's name (domain XML), shown by QEMU; may be empty
 };
 
 class Vm {
@@ -71,6 +72,9 @@ class Vm {
 };
 
 Result<std::unique_ptr<Vm>> create_vm(const VmConfig& cfg);
+// Exit statuses of Vm::wait() besides 0 (powered off).
+inline constexpr int kExitQemuFailed = 1;   // QEMU failed or was stopped from the host
+inline constexpr int kExitGuestPanic = 2;   // a guest panic, or a reset (-no-reboot; panic=N resets)
 // The QEMU command line create_vm would execute (domxml-to-native).
 Result<std::vector<std::string>> qemu_argv(const VmConfig& cfg);
 

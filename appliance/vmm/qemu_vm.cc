@@ -1,0 +1,246 @@
+// QemuVm: runs qemu-system-x86_64 as a child process. The drives are
+// exported by an in-process nbd::Server on a private Unix socket; the
+// runner talks QMP on another private socket. Both live in a per-run
+// directory made with mkdtemp and removed when the Vm is destroyed.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "appliance/vmm/qemu.h"
+#include "appliance/vmm/qmp.h"
+#include "nbd/server.h"
+
+namespace dk::vmm {
+namespace {
+
+constexpr auto kQmpConnectTimeout = std::chrono::seconds(30);
+constexpr auto kIncomingTimeout = std::chrono::minutes(5);
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+class QemuVm final : public Vm {
+ public:
+  explicit QemuVm(VmConfig cfg) : m_cfg(std::move(cfg)) {}
+  ~QemuVm() override;
+  Result<void> start() override;
+  Result<int> wait() override;
+  Result<void> powerdown() override;
+  Result<void> kill() override;
+  Result<nlohmann::json> qmp(const std::string& command, const nlohmann::json& args) override;
+
+ private:
+  Result<void> make_run_dir();
+  Result<void> start_nbd();
+  Result<void> spawn(const std::vector<std::string>& argv);
+  Result<void> connect_qmp();
+  Result<void> restore_state();
+  // Reaps QEMU if it exited (blocking when `block`); true once reaped.
+  bool reap(bool block);
+  void cleanup();
+
+  VmConfig m_cfg;
+  RunPaths m_paths;
+  std::unique_ptr<nbd::Server> m_nbd;
+  QmpClient m_qmp;
+  pid_t m_pid = -1;
+  int m_status = 0;  // waitpid status once reaped
+  bool m_reaped = false;
+};
+
+QemuVm::~QemuVm() {
+  if (m_pid > 0 && !m_reaped) {
+    ::kill(m_pid, SIGKILL);
+    reap(true);
+  }
+  cleanup();
+}
+
+void QemuVm::cleanup() {
+  m_qmp.close();
+  if (m_nbd) (void)m_nbd->stop();
+  m_nbd.reset();
+  if (!m_paths.dir.empty()) {
+    ::unlink(m_paths.nbd_socket().c_str());
+    ::unlink(m_paths.qmp_socket().c_str());
+    ::rmdir(m_paths.dir.c_str());
+    m_paths.dir.clear();
+  }
+}
+
+bool QemuVm::reap(bool block) {
+  if (m_reaped) return true;
+  if (m_pid <= 0) return false;
+  for (;;) {
+    pid_t r = ::waitpid(m_pid, &m_status, block ? 0 : WNOHANG);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == m_pid || r < 0) m_reaped = true;  // r < 0: not our child any more
+    return m_reaped;
+  }
+}
+
+Result<void> QemuVm::make_run_dir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/diskit-run.XXXXXX";
+  if (!::mkdtemp(tmpl.data())) return errno_error("cannot create a run directory in '" + tmpl + "'");
+  m_paths.dir = tmpl;
+  return {};
+}
+
+Result<void> QemuVm::start_nbd() {
+  if (m_cfg.drives.empty()) return {};
+  std::vector<nbd::ExportSpec> exports;
+  for (size_t i = 0; i < m_cfg.drives.size(); ++i) {
+    nbd::ExportSpec e;
+    e.name = drive_name(i);
+    e.image = m_cfg.drives[i].image;
+    e.format = m_cfg.drives[i].format;
+    e.read_only = m_cfg.drives[i].read_only;
+    e.max_clients = 1;
+    exports.push_back(std::move(e));
+  }
+  m_nbd = DK_TRY(nbd::Server::open(std::move(exports)));
+  DK_TRY(m_nbd->listen_unix(m_paths.nbd_socket()));
+  DK_TRY(m_nbd->start());
+  return {};
+}
+
+Result<void> QemuVm::spawn(const std::vector<std::string>& argv) {
+  // Everything the child needs is prepared before fork: the parent has
+  // threads (the NBD server), so the child may only make async-signal-safe calls.
+  std::vector<char*> cargv;
+  for (const auto& s : argv) cargv.push_back(const_cast<char*>(s.c_str()));
+  cargv.push_back(nullptr);
+  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0) return errno_error("/dev/null");
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(devnull);
+    return errno_error("fork");
+  }
+  if (pid == 0) {
+    // Own process group: a Ctrl-C on the terminal reaches only the runner,
+    // which asks the guest to power down instead of QEMU dying at once.
+    ::setpgid(0, 0);
+    sigset_t all;
+    sigemptyset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::dup2(devnull, 0);  // the console is output only; QEMU must not read the tty
+    ::execvp(cargv[0], cargv.data());
+    const char msg[] = "diskit: run: cannot execute QEMU\n";
+    (void)!::write(2, msg, sizeof(msg) - 1);
+    ::_exit(127);
+  }
+  ::close(devnull);
+  m_pid = pid;
+  return {};
+}
+
+Result<void> QemuVm::connect_qmp() {
+  auto deadline = std::chrono::steady_clock::now() + kQmpConnectTimeout;
+  for (;;) {
+    if (reap(false)) {
+      int code = WIFEXITED(m_status) ? WEXITSTATUS(m_status) : 128 + WTERMSIG(m_status);
+      if (code == 127) return make_error(ENOENT, "cannot execute '" + qemu_binary() + "'");
+      return make_error(EIO, "QEMU exited with status " + std::to_string(code) + " before it started");
+    }
+    auto r = m_qmp.connect(m_paths.qmp_socket());
+    if (r) return {};
+    if (std::chrono::steady_clock::now() > deadline)
+      return make_error(ETIMEDOUT, "QEMU did not open its QMP socket within 30 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+Result<void> QemuVm::restore_state() {
+  DK_TRY(m_qmp.execute("migrate-incoming", {{"uri", "exec:cat " + shell_quote(m_cfg.incoming_state)}}));
+  auto deadline = std::chrono::steady_clock::now() + kIncomingTimeout;
+  for (;;) {
+    auto st = DK_TRY(m_qmp.execute("query-migrate"));
+    std::string s = st.value("status", std::string());
+    if (s == "completed") return {};
+    if (s == "failed" || s == "cancelled")
+      return make_error(EIO, "'" + m_cfg.incoming_state + "': restoring the saved state failed");
+    if (std::chrono::steady_clock::now() > deadline)
+      return make_error(ETIMEDOUT, "'" + m_cfg.incoming_state + "': restoring the saved state timed out");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Result<void> QemuVm::start() {
+  if (m_pid > 0) return make_error(EBUSY, "the VM was already started");
+  AccelChoice accel = choose_accel(m_cfg.accel);
+  DK_TRY(make_run_dir());
+  auto argv = DK_TRY(qemu_argv_at(m_cfg, accel.accel, m_paths));
+  DK_TRY(start_nbd());
+  DK_TRY(spawn(argv));
+  DK_TRY(connect_qmp());
+  if (!m_cfg.incoming_state.empty()) DK_TRY(restore_state());
+  DK_TRY(m_qmp.execute("cont"));
+  return {};
+}
+
+Result<int> QemuVm::wait() {
+  if (m_pid <= 0) return make_error(EINVAL, "the VM was not started");
+  bool panicked = false;
+  std::string reason;
+  while (!reap(false)) {
+    auto ev = m_qmp.next_event(200);
+    if (!ev) break;  // QEMU closed QMP: it is exiting
+    if (!*ev) continue;
+    std::string name = (**ev).value("event", std::string());
+    if (name == "GUEST_PANICKED") panicked = true;
+    if (name == "SHUTDOWN") {
+      const auto& data = (**ev)["data"];
+      if (data.is_object()) reason = data.value("reason", std::string());
+    }
+  }
+  reap(true);
+  cleanup();
+  bool qemu_ok = WIFEXITED(m_status) && WEXITSTATUS(m_status) == 0;
+  if (panicked || reason == "guest-panic") return kExitGuestPanic;
+  if (!qemu_ok) return kExitQemuFailed;
+  if (reason == "guest-shutdown") return 0;
+  if (reason == "guest-reset") return kExitGuestPanic;
+  return kExitQemuFailed;
+}
+
+Result<void> QemuVm::powerdown() {
+  DK_TRY(m_qmp.execute("system_powerdown"));
+  return {};
+}
+
+Result<void> QemuVm::kill() {
+  if (m_pid <= 0 || m_reaped) return {};
+  if (m_qmp.connected() && m_qmp.execute("quit")) return {};
+  if (::kill(m_pid, SIGKILL) != 0 && errno != ESRCH) return errno_error("kill QEMU");
+  return {};
+}
+
+Result<nlohmann::json> QemuVm::qmp(const std::string& command, const nlohmann::json& args) {
+  return m_qmp.execute(command, args);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Vm>> create_qemu_vm(const VmConfig& cfg) {
+  if (cfg.kernel.empty()) return make_error(EINVAL, "no kernel given");
+  if (::access(cfg.kernel.c_str(), R_OK) != 0) return errno_error("'" + cfg.kernel + "'");
+  if (!cfg.initrd.empty() && ::access(cfg.initrd.c_str(), R_OK) != 0) return errno_error("'" + cfg.initrd + "'");
+  return std::unique_ptr<Vm>(new QemuVm(cfg));
+}
+
+}  // namespace dk::vmm
