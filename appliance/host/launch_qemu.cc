@@ -46,7 +46,14 @@ class QemuAppliance : public Appliance {
     int n = 0;
     for (const auto& d : o.drives) {
       std::string id = "d" + std::to_string(n++);
-      std::string drive = "file=" + d.image + ",if=none,id=" + id + (d.format.empty() ? "" : ",format=" + d.format);
+      // QEMU's option syntax: a ',' inside a value is written ",,".
+      auto esc = [](const std::string& v) {
+        std::string o;
+        for (char c : v) o += c == ',' ? std::string(",,") : std::string(1, c);
+        return o;
+      };
+      std::string drive =
+          "file=" + esc(d.image) + ",if=none,id=" + id + (d.format.empty() ? "" : ",format=" + esc(d.format));
       // A read-only disk is never opened for writing: snapshot=on puts a
       // throwaway qcow2 overlay over it (QEMU opens the image itself
       // read-only, as the overlay's backing file), so the guest can still

@@ -7,9 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 
-// The fuzz targets link dk_formats and dk_fs only; the protocol is one
-// self-contained file, so compile it in.
-#include "appliance/proto/frame.cc"
+#include <nlohmann/json.hpp>
+
+#include "appliance/proto/frame.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int fd = ::memfd_create("proto", 0);
