@@ -25,6 +25,13 @@ std::string drive_name(size_t index) {
   return "vd" + s;
 }
 
+bool machine_has_root_ports(const std::string& machine) {
+  const std::string m = machine.empty() ? kDefaultMachine : machine;
+  return m == "q35" || m.rfind("pc-q35", 0) == 0;
+}
+
+std::string hotplug_port(size_t index) { return "dkport" + std::to_string(index); }
+
 std::string qemu_binary() {
   const char* env = std::getenv("DISKIT_QEMU");
   return env && *env ? env : "qemu-system-x86_64";
@@ -79,10 +86,12 @@ Result<std::vector<std::string>> qemu_argv_at(const VmConfig& cfg, Accel accel, 
   add(a, {"-kernel", cfg.kernel});
   if (!cfg.initrd.empty()) add(a, {"-initrd", cfg.initrd});
   if (!cfg.append.empty()) add(a, {"-append", cfg.append});
-  if (cfg.console_path.empty())
+  if (cfg.interactive_console)
+    add(a, {"-chardev", "stdio,id=console0,signal=on"});
+  else if (cfg.console_path.empty())
     add(a, {"-chardev", "stdio,id=console0,signal=off"});
   else
-    add(a, {"-chardev", "file,id=console0,path=" + opt_escape(cfg.console_path)});
+    add(a, {"-chardev", "file,id=console0,path=" + opt_escape(cfg.console_path) + (cfg.console_append ? ",append=on" : "")});
   add(a, {"-serial", "chardev:console0"});
   add(a, {"-chardev", "socket,id=qmp0,path=" + opt_escape(paths.qmp_socket()) + ",server=on,wait=off",
           "-mon", "chardev=qmp0,mode=control"});
@@ -92,7 +101,16 @@ Result<std::vector<std::string>> qemu_argv_at(const VmConfig& cfg, Accel accel, 
   // A guest panic (pvpanic) makes QEMU exit with a failure status.
   if (m.virtio_bus == "pci") add(a, {"-device", "pvpanic"});
   add(a, {"-action", "panic=exit-failure"});
-  for (size_t i = 0; i < cfg.drives.size(); ++i) {
+  if (cfg.hotplug_slots) {
+    if (m.arg.rfind("microvm", 0) == 0) return make_error(EINVAL, "microvm has no PCI slots for hot-plugged disks");
+    if (cfg.hotplug_slots > 30) return make_error(EINVAL, "at most 30 hot-plug slots");
+    // q35: one PCIe root port per disk; pc: the disks go on the root bus,
+    // which ACPI hot-plug covers without extra devices.
+    if (machine_has_root_ports(cfg.machine))
+      for (unsigned i = 0; i < cfg.hotplug_slots; ++i)
+        add(a, {"-device", "pcie-root-port,id=" + hotplug_port(i) + ",chassis=" + std::to_string(i + 1)});
+  }
+  for (size_t i = 0; i < cfg.drives.size() && !cfg.hotplug_drives; ++i) {
     const DriveSpec& d = cfg.drives[i];
     std::string name = drive_name(i);
     std::string node = "drive-" + name;

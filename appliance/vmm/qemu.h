@@ -29,6 +29,12 @@ std::string drive_name(size_t index);
 // `accel` is the already resolved accelerator (never Auto).
 Result<std::vector<std::string>> qemu_argv_at(const VmConfig& cfg, Accel accel, const RunPaths& paths);
 
+// Whether `machine` (empty: the default) gets PCIe root ports for hot-plug.
+bool machine_has_root_ports(const std::string& machine);
+
+// The id of hot-plug root port i (VmConfig::hotplug_slots).
+std::string hotplug_port(size_t index);
+
 // The QEMU binary: $DISKIT_QEMU if set, else qemu-system-x86_64 on PATH.
 std::string qemu_binary();
 

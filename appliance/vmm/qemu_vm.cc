@@ -15,6 +15,7 @@
 
 #include "appliance/vmm/qemu.h"
 #include "appliance/vmm/qmp.h"
+#include "formats/driver.h"
 #include "nbd/server.h"
 
 namespace dk::vmm {
@@ -22,6 +23,7 @@ namespace {
 
 constexpr auto kQmpConnectTimeout = std::chrono::seconds(30);
 constexpr auto kIncomingTimeout = std::chrono::minutes(5);
+constexpr auto kMigrateTimeout = std::chrono::minutes(5);
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
@@ -34,14 +36,20 @@ class QemuVm final : public Vm {
   explicit QemuVm(VmConfig cfg) : m_cfg(std::move(cfg)) {}
   ~QemuVm() override;
   Result<void> start() override;
-  Result<int> wait() override;
+  Result<int> wait(int timeout_ms) override;
   Result<void> powerdown() override;
   Result<void> kill() override;
   Result<nlohmann::json> qmp(const std::string& command, const nlohmann::json& args) override;
+  Result<void> save_state(const std::string& path) override;
+  Result<void> attach_drives(const std::vector<DriveSpec>& drives) override;
+  Result<void> resume() override;
 
  private:
   Result<void> make_run_dir();
-  Result<void> start_nbd();
+  Result<void> start_nbd(const std::vector<DriveSpec>& drives);
+  Result<uint64_t> node_size(const std::string& node);
+  // Polls query-migrate until it completes; `what` names the job in errors.
+  Result<void> wait_migration(const std::string& what, std::chrono::steady_clock::duration limit);
   Result<void> spawn(const std::vector<std::string>& argv);
   Result<void> connect_qmp();
   Result<void> restore_state();
@@ -56,6 +64,10 @@ class QemuVm final : public Vm {
   pid_t m_pid = -1;
   int m_status = 0;  // waitpid status once reaped
   bool m_reaped = false;
+  bool m_attached = false;
+  bool m_panicked = false;  // events seen by wait()
+  std::string m_reason;
+  std::vector<std::string> m_overlays;  // throwaway overlay files to remove
 };
 
 QemuVm::~QemuVm() {
@@ -70,6 +82,8 @@ void QemuVm::cleanup() {
   m_qmp.close();
   if (m_nbd) (void)m_nbd->stop();
   m_nbd.reset();
+  for (const auto& f : m_overlays) ::unlink(f.c_str());
+  m_overlays.clear();
   if (!m_paths.dir.empty()) {
     ::unlink(m_paths.nbd_socket().c_str());
     ::unlink(m_paths.qmp_socket().c_str());
@@ -97,15 +111,15 @@ Result<void> QemuVm::make_run_dir() {
   return {};
 }
 
-Result<void> QemuVm::start_nbd() {
-  if (m_cfg.drives.empty()) return {};
+Result<void> QemuVm::start_nbd(const std::vector<DriveSpec>& drives) {
+  if (drives.empty()) return {};
   std::vector<nbd::ExportSpec> exports;
-  for (size_t i = 0; i < m_cfg.drives.size(); ++i) {
+  for (size_t i = 0; i < drives.size(); ++i) {
     nbd::ExportSpec e;
     e.name = drive_name(i);
-    e.image = m_cfg.drives[i].image;
-    e.format = m_cfg.drives[i].format;
-    e.read_only = m_cfg.drives[i].read_only;
+    e.image = drives[i].image;
+    e.format = drives[i].format;
+    e.read_only = drives[i].read_only;
     e.max_clients = 1;
     exports.push_back(std::move(e));
   }
@@ -123,6 +137,7 @@ Result<void> QemuVm::spawn(const std::vector<std::string>& argv) {
   cargv.push_back(nullptr);
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0) return errno_error("/dev/null");
+  const bool interactive = m_cfg.interactive_console;
   pid_t pid = ::fork();
   if (pid < 0) {
     ::close(devnull);
@@ -131,14 +146,15 @@ Result<void> QemuVm::spawn(const std::vector<std::string>& argv) {
   if (pid == 0) {
     // Own process group: a Ctrl-C on the terminal reaches only the runner,
     // which asks the guest to power down instead of QEMU dying at once.
-    ::setpgid(0, 0);
+    // (An interactive console stays in the terminal's foreground group.)
+    if (!interactive) ::setpgid(0, 0);
     sigset_t all;
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
     ::signal(SIGPIPE, SIG_DFL);
-    ::dup2(devnull, 0);  // the console is output only; QEMU must not read the tty
+    if (!interactive) ::dup2(devnull, 0);  // an output-only console must not read the tty
     ::execvp(cargv[0], cargv.data());
     const char msg[] = "diskit: run: cannot execute QEMU\n";
     (void)!::write(2, msg, sizeof(msg) - 1);
@@ -165,19 +181,101 @@ Result<void> QemuVm::connect_qmp() {
   }
 }
 
+Result<void> QemuVm::wait_migration(const std::string& what, std::chrono::steady_clock::duration limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    auto st = m_qmp.execute("query-migrate");
+    // QEMU exits when an incoming state cannot be loaded.
+    if (!st) return make_error(EIO, what + " failed (QEMU stopped)");
+    std::string s = st->value("status", std::string());
+    if (s == "completed") return {};
+    if (s == "failed" || s == "cancelled") {
+      std::string why = st->value("error-desc", std::string());
+      return make_error(EIO, what + " failed" + (why.empty() ? "" : ": " + why));
+    }
+    if (std::chrono::steady_clock::now() > deadline) return make_error(ETIMEDOUT, what + " timed out");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 Result<void> QemuVm::restore_state() {
   DK_TRY(m_qmp.execute("migrate-incoming", {{"uri", "exec:cat " + shell_quote(m_cfg.incoming_state)}}));
-  auto deadline = std::chrono::steady_clock::now() + kIncomingTimeout;
-  for (;;) {
-    auto st = DK_TRY(m_qmp.execute("query-migrate"));
-    std::string s = st.value("status", std::string());
-    if (s == "completed") return {};
-    if (s == "failed" || s == "cancelled")
-      return make_error(EIO, "'" + m_cfg.incoming_state + "': restoring the saved state failed");
-    if (std::chrono::steady_clock::now() > deadline)
-      return make_error(ETIMEDOUT, "'" + m_cfg.incoming_state + "': restoring the saved state timed out");
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return wait_migration("'" + m_cfg.incoming_state + "': restoring the saved state", kIncomingTimeout);
+}
+
+Result<void> QemuVm::save_state(const std::string& path) {
+  if (m_pid <= 0 || m_reaped) return make_error(EINVAL, "the VM is not running");
+  DK_TRY(m_qmp.execute("stop"));
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  auto write = [&]() -> Result<void> {
+    DK_TRY(m_qmp.execute("migrate", {{"uri", "exec:cat > " + shell_quote(tmp)}}));
+    DK_TRY(wait_migration("saving the VM state to '" + path + "'", kMigrateTimeout));
+    // The state is complete on disk before it gets its name: a crash
+    // leaves a stray .tmp file, never a truncated state.
+    int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno_error("'" + tmp + "'");
+    int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0) return errno_error("fsync '" + tmp + "'");
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_error("rename to '" + path + "'");
+    return {};
+  };
+  auto r = write();
+  if (!r) ::unlink(tmp.c_str());
+  return r;
+}
+
+Result<uint64_t> QemuVm::node_size(const std::string& node) {
+  auto nodes = DK_TRY(m_qmp.execute("query-named-block-nodes", {{"flat", true}}));
+  for (const auto& n : nodes)
+    if (n.is_object() && n.value("node-name", std::string()) == node && n.contains("image") &&
+        n["image"].is_object() && n["image"].contains("virtual-size") && n["image"]["virtual-size"].is_number_unsigned())
+      return n["image"]["virtual-size"].get<uint64_t>();
+  return make_error(EIO, "QEMU does not report the size of '" + node + "'");
+}
+
+Result<void> QemuVm::attach_drives(const std::vector<DriveSpec>& drives) {
+  if (m_pid <= 0 || m_reaped) return make_error(EINVAL, "the VM is not running");
+  if (m_attached || m_nbd) return make_error(EBUSY, "the VM's drives are already attached");
+  if (drives.size() > m_cfg.hotplug_slots)
+    return make_error(E2BIG, std::to_string(drives.size()) + " disks given, the VM has slots for " +
+                                 std::to_string(m_cfg.hotplug_slots));
+  m_attached = true;
+  DK_TRY(start_nbd(drives));
+  const bool ports = machine_has_root_ports(m_cfg.machine);
+  for (size_t i = 0; i < drives.size(); ++i) {
+    const std::string name = drive_name(i), nbd_node = "nbd-" + name;
+    nlohmann::json nbd{{"driver", "nbd"},
+                       {"node-name", nbd_node},
+                       {"server", {{"type", "unix"}, {"path", m_paths.nbd_socket()}}},
+                       {"export", name},
+                       {"read-only", drives[i].read_only}};
+    DK_TRY(m_qmp.execute("blockdev-add", nbd));
+    std::string top = nbd_node;
+    if (drives[i].read_only && m_cfg.overlay_read_only) {
+      const fmt::FormatDriver* q = fmt::find_driver("qcow2");
+      if (!q || !q->create) return make_error(ENOTSUP, "no qcow2 driver for the read-only overlay");
+      fmt::CreateSpec spec;
+      spec.size = DK_TRY(node_size(nbd_node));
+      std::string file = m_paths.dir + "/overlay-" + name + ".qcow2";
+      DK_TRY(q->create(file, spec));
+      m_overlays.push_back(file);
+      top = "overlay-" + name;
+      DK_TRY(m_qmp.execute("blockdev-add", {{"driver", "qcow2"},
+                                            {"node-name", top},
+                                            {"file", {{"driver", "file"}, {"filename", file}}},
+                                            {"backing", nbd_node}}));
+    }
+    nlohmann::json dev{{"driver", "virtio-blk-pci"}, {"drive", top}, {"id", name}, {"serial", "dk" + std::to_string(i)}};
+    if (ports) dev["bus"] = hotplug_port(i);
+    DK_TRY(m_qmp.execute("device_add", dev));
   }
+  return {};
+}
+
+Result<void> QemuVm::resume() {
+  DK_TRY(m_qmp.execute("cont"));
+  return {};
 }
 
 Result<void> QemuVm::start() {
@@ -185,36 +283,42 @@ Result<void> QemuVm::start() {
   AccelChoice accel = choose_accel(m_cfg.accel);
   DK_TRY(make_run_dir());
   auto argv = DK_TRY(qemu_argv_at(m_cfg, accel.accel, m_paths));
-  DK_TRY(start_nbd());
+  if (!m_cfg.hotplug_drives) DK_TRY(start_nbd(m_cfg.drives));
   DK_TRY(spawn(argv));
   DK_TRY(connect_qmp());
   if (!m_cfg.incoming_state.empty()) DK_TRY(restore_state());
+  if (m_cfg.hotplug_drives && !m_cfg.drives.empty()) DK_TRY(attach_drives(m_cfg.drives));
   DK_TRY(m_qmp.execute("cont"));
   return {};
 }
 
-Result<int> QemuVm::wait() {
+Result<int> QemuVm::wait(int timeout_ms) {
   if (m_pid <= 0) return make_error(EINVAL, "the VM was not started");
-  bool panicked = false;
-  std::string reason;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!reap(false)) {
-    auto ev = m_qmp.next_event(200);
-    if (!ev) break;  // QEMU closed QMP: it is exiting
+    if (timeout_ms >= 0 && std::chrono::steady_clock::now() > deadline)
+      return make_error(ETIMEDOUT, "the VM did not stop within " + std::to_string(timeout_ms) + " ms");
+    auto ev = m_qmp.next_event(timeout_ms >= 0 ? std::min(timeout_ms, 200) : 200);
+    if (!ev) {
+      // QEMU closed QMP: it is exiting.
+      reap(true);
+      break;
+    }
     if (!*ev) continue;
     std::string name = (**ev).value("event", std::string());
-    if (name == "GUEST_PANICKED") panicked = true;
+    if (name == "GUEST_PANICKED") m_panicked = true;
     if (name == "SHUTDOWN") {
       const auto& data = (**ev)["data"];
-      if (data.is_object()) reason = data.value("reason", std::string());
+      if (data.is_object()) m_reason = data.value("reason", std::string());
     }
   }
   reap(true);
   cleanup();
   bool qemu_ok = WIFEXITED(m_status) && WEXITSTATUS(m_status) == 0;
-  if (panicked || reason == "guest-panic") return kExitGuestPanic;
+  if (m_panicked || m_reason == "guest-panic") return kExitGuestPanic;
   if (!qemu_ok) return kExitQemuFailed;
-  if (reason == "guest-shutdown") return 0;
-  if (reason == "guest-reset") return kExitGuestPanic;
+  if (m_reason == "guest-shutdown") return 0;
+  if (m_reason == "guest-reset") return kExitGuestPanic;
   return kExitQemuFailed;
 }
 

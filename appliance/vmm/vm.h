@@ -47,11 +47,29 @@ struct VmConfig {
   std::vector<DriveSpec> drives;  // /dev/vda, /dev/vdb, ... in order
   Accel accel = Accel::Auto;
   std::string console_path;       // empty: the serial console goes to stdout
+  bool console_append = false;    // append to console_path instead of truncating it
+  // The console reads this terminal too (diskit rescue): QEMU stays in the
+  // foreground process group and ^C stops it, as with -serial stdio.
+  bool interactive_console = false;
   std::string qmp_path;           // an extra user-visible QMP socket; empty: none
   std::vector<ChannelSpec> channels;
   std::string incoming_state;     // non-empty: restore this saved state instead of booting
   std::string machine;            // empty: the runner's measured default
   std::string name;               // the guest's name (domain XML), shown by QEMU; may be empty
+  // Hot-plug: the drives are not on the command line; start() attaches them
+  // over QMP after booting or restoring and before the guest runs, each
+  // with serial "dk<N>" (N = its index) so the guest can tell them apart
+  // whatever order it probes them in. The command line then depends only on
+  // the machine, so a state saved by one run restores in any other.
+  bool hotplug_drives = false;
+  // Empty PCIe root ports for hot-plugged drives (q35); the most drives
+  // attach_drives() can add. Part of the machine: a saved state restores
+  // only into the same count.
+  unsigned hotplug_slots = 0;
+  // Hot-plugged read-only drives get a throwaway qcow2 overlay in the run
+  // directory that takes the guest's writes (a journal replay); the NBD
+  // export stays read-only, so the image is never written.
+  bool overlay_read_only = false;
 };
 
 class Vm {
@@ -60,12 +78,21 @@ class Vm {
   // Launches the guest; returns once QEMU runs and QMP is connected.
   virtual Result<void> start() = 0;
   // Blocks until the guest is gone: 0 when it powered off, non-zero on a
-  // guest panic or a QEMU failure.
-  virtual Result<int> wait() = 0;
+  // guest panic or a QEMU failure. With timeout_ms >= 0, ETIMEDOUT when
+  // QEMU still runs after that long.
+  virtual Result<int> wait(int timeout_ms = -1) = 0;
   // Asks the guest to power down (ACPI).
   virtual Result<void> powerdown() = 0;
   // Stops QEMU at once.
   virtual Result<void> kill() = 0;
+  // Pauses the guest and saves its state to `path` (QEMU migration into
+  // path.tmp, flushed, then renamed); the guest stays paused (resume()).
+  virtual Result<void> save_state(const std::string& path) = 0;
+  // Hot-plugs drives (needs hotplug_slots) as described at hotplug_drives;
+  // at most once per VM, and only while start()'s drive list was empty.
+  virtual Result<void> attach_drives(const std::vector<DriveSpec>& drives) = 0;
+  // Lets a paused guest run.
+  virtual Result<void> resume() = 0;
   // Runs one QMP command and returns its "return" value.
   virtual Result<nlohmann::json> qmp(const std::string& command,
                                      const nlohmann::json& args = nlohmann::json::object()) = 0;
