@@ -12,6 +12,7 @@
 
 #include "appliance/image/builder.h"
 #include "appliance/image/recipe.h"
+#include "appliance/vmm/vm.h"
 #include "tools/command.h"
 
 namespace dk::tools {
@@ -25,24 +26,22 @@ struct RescueArgs {
 
 Result<int> run_rescue(const RescueArgs& a) {
   auto img = DK_TRY(appliance::ensure_image(appliance::BuildOptions{}));
-  std::vector<std::string> argv = {"qemu-system-x86_64", "-machine", "q35,accel=tcg", "-m", "512",
-                                   "-nodefaults", "-display", "none", "-no-reboot",
-                                   "-kernel", img.image.kernel, "-initrd", img.image.initrd,
-                                   "-append", std::string(appliance::kKernelCmdline) + " diskit.rescue=1",
-                                   "-serial", "stdio"};
-  int n = 0;
-  for (const auto& d : a.add) {
-    std::string id = "d" + std::to_string(n++);
-    std::string drive = "file=" + d + ",if=none,id=" + id + (a.format.empty() ? "" : ",format=" + a.format);
-    if (a.ro) drive += ",readonly=on";
-    argv.insert(argv.end(), {"-drive", drive, "-device", "virtio-blk-pci,drive=" + id});
-  }
-  std::vector<char*> args;
-  for (auto& s : argv) args.push_back(s.data());
-  args.push_back(nullptr);
-  std::fflush(stdout);
-  ::execvp(args[0], args.data());
-  return make_error(errno, std::string("qemu-system-x86_64: ") + std::strerror(errno));
+  vmm::VmConfig cfg;
+  cfg.kernel = img.image.kernel;
+  cfg.initrd = img.image.initrd;
+  cfg.append = std::string(appliance::kKernelCmdline) + " diskit.rescue=1";
+  cfg.memory_mib = 512;
+  cfg.machine = "q35";
+  cfg.interactive_console = true;
+  // The disks are served by diskit's NBD export, read-only ones read-only
+  // end to end.
+  for (const auto& d : a.add) cfg.drives.push_back({d, a.format, a.ro});
+  auto vm = DK_TRY(vmm::create_vm(cfg));
+  DK_TRY(vm->start());
+  int code = DK_TRY(vm->wait());
+  if (code == vmm::kExitGuestPanic) return make_error(EIO, "the appliance's kernel panicked");
+  if (code != 0) return make_error(EIO, "QEMU stopped with a failure");
+  return 0;
 }
 
 }  // namespace
@@ -53,7 +52,7 @@ Command add_rescue(CLI::App& parent) {
   c.app = parent.add_subcommand("rescue", "A shell inside the appliance with the disks attached (virt-rescue)");
   c.app->add_option("-a,--add", a->add, "Attach a disk image (repeatable)")->required();
   c.app->add_flag("--ro", a->ro, "Attach the disks read-only");
-  c.app->add_option("--format", a->format, "The images' format (default: probed by QEMU)");
+  c.app->add_option("--format", a->format, "The images' format (default: probed as qemu-img does)");
   c.run = [a]() -> Result<int> { return run_rescue(*a); };
   return c;
 }
