@@ -3,7 +3,10 @@
 //   diskit appliance build [--force] [--gzip]
 //   diskit appliance info
 //   diskit appliance launch-test [-a IMAGE]... [--ro-add IMAGE]... [--ro] [--op OP]...
+#include <sys/stat.h>
+
 #include <chrono>
+#include <tuple>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -17,7 +20,7 @@ namespace dk::tools {
 namespace {
 
 struct ApplianceArgs {
-  bool force = false, gzip = false, ro = false, verbose = false;
+  bool force = false, gzip = false, ro = false, verbose = false, no_state = false;
   std::vector<std::string> add, add_ro;
   std::vector<std::string> ops;
 };
@@ -36,16 +39,33 @@ Result<int> run_build(const ApplianceArgs& a) {
   if (!rep.rebuilt) {
     std::printf("appliance in %s is up to date (kernel %s, initrd %s)\n", rep.image.dir.c_str(),
                 rep.image.kernel_version.c_str(), mib(rep.initrd_bytes).c_str());
-    return 0;
+  } else {
+    std::printf("built the appliance in %s in %.1f s: kernel %s (%s), initrd %s (%zu files, %zu modules)\n",
+                rep.image.dir.c_str(), rep.seconds, rep.image.kernel_version.c_str(), mib(rep.kernel_bytes).c_str(),
+                mib(rep.initrd_bytes).c_str(), rep.files, rep.modules);
   }
-  std::printf("built the appliance in %s in %.1f s: kernel %s (%s), initrd %s (%zu files, %zu modules)\n",
-              rep.image.dir.c_str(), rep.seconds, rep.image.kernel_version.c_str(), mib(rep.kernel_bytes).c_str(),
-              mib(rep.initrd_bytes).c_str(), rep.files, rep.modules);
+  if (a.no_state) return 0;
+  // Boots it once so the first command that needs it restores instead.
+  auto [path, exists] = DK_TRY(appliance::Appliance::saved_state());
+  if (path.empty()) return 0;  // DISKIT_APPLIANCE_SAVE=0
+  if (!exists) {
+    auto app = DK_TRY(appliance::Appliance::launch(appliance::LaunchOptions{}));
+    double s = app->report().seconds;
+    DK_TRY(app->shutdown());
+    std::tie(path, exists) = DK_TRY(appliance::Appliance::saved_state());
+    if (!exists) return make_error(EIO, "the appliance booted in " + std::to_string(s) + " s but its state was not saved");
+    std::printf("booted the appliance in %.1f s and saved its state\n", s);
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0)
+    std::printf("saved state: %s (%s)\n", path.c_str(), mib(static_cast<uint64_t>(st.st_size)).c_str());
   return 0;
 }
 
 Result<int> run_info() {
   nlohmann::json info = DK_TRY(appliance::image_info());
+  auto [path, exists] = DK_TRY(appliance::Appliance::saved_state());
+  info["saved_state"] = exists ? nlohmann::json(path) : nlohmann::json(nullptr);
   std::printf("%s\n", info.dump(2).c_str());
   return 0;
 }
@@ -60,7 +80,7 @@ Result<int> run_launch_test(const ApplianceArgs& a) {
   auto t0 = std::chrono::steady_clock::now();
   auto app = DK_TRY(appliance::Appliance::launch(o));
   double ready = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("launch-to-ready: %.2f s\n", ready);
+  std::printf("launch-to-ready: %.2f s (%s)\n", ready, app->report().how.c_str());
   std::vector<std::string> ops = a.ops.empty() ? std::vector<std::string>{"ping", "list-devices"} : a.ops;
   for (const auto& op : ops) {
     auto r = DK_TRY(app->call(op, nlohmann::json::object()));
@@ -82,6 +102,7 @@ Command add_appliance(CLI::App& parent) {
   auto* build = c.app->add_subcommand("build", "Build the appliance into its cache (if stale, or with --force)");
   build->add_flag("--force", a->force, "Rebuild even when the cache is current");
   build->add_flag("--gzip", a->gzip, "Compress the initramfs");
+  build->add_flag("--no-state", a->no_state, "Do not boot it to save its state");
   auto* info = c.app->add_subcommand("info", "Show the cached appliance and whether it is current");
   auto* test = c.app->add_subcommand("launch-test", "Launch the appliance, run ops and time it");
   test->add_option("-a,--add", a->add, "Attach a disk image (repeatable)");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 namespace dk::agent {
 namespace {
@@ -47,6 +48,45 @@ std::vector<std::string> list_dir(const std::string& dir) {
   return out;
 }
 
+// "a" for 0, "z" for 25, "aa" for 26: the kernel's disk letters.
+std::string letters_of(size_t n) {
+  std::string s;
+  do {
+    s.insert(s.begin(), static_cast<char>('a' + n % 26));
+    n /= 26;
+  } while (n-- > 0);
+  return s;
+}
+
+std::string read_line(const std::string& path) {
+  std::string out;
+  if (FILE* f = std::fopen(path.c_str(), "re")) {
+    char buf[256];
+    if (std::fgets(buf, sizeof buf, f)) out = buf;
+    std::fclose(f);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+// The guest's virtio disks as (guest name "vdb", user name "sda"). A disk
+// the host hot-plugged carries serial "dk<N>": it is the user's disk N,
+// whatever order the guest probed it in; a disk without one keeps its
+// letters (vdb is sdb).
+std::vector<std::pair<std::string, std::string>> guest_disks(const std::string& sys_block) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& n : list_dir(sys_block)) {
+    if (n.size() < 3 || n.compare(0, 2, "vd") != 0) continue;
+    std::string user = "sd" + n.substr(2);
+    std::string serial = read_line(sys_block + "/" + n + "/serial");
+    if (serial.size() > 2 && serial.size() < 7 && serial.compare(0, 2, "dk") == 0 &&
+        std::all_of(serial.begin() + 2, serial.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      user = "sd" + letters_of(std::stoul(serial.substr(2)));
+    out.emplace_back(n, user);
+  }
+  return out;
+}
+
 // Sorts "sda2" before "sda10".
 bool part_less(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return a.size() < b.size();
@@ -60,9 +100,11 @@ bool disk_name_less(const std::string& a, const std::string& b) {
   return a < b;
 }
 
-DeviceMap DeviceMap::guest() {
+DeviceMap DeviceMap::guest(std::string sys_block, std::string dev) {
   DeviceMap m;
   m.m_guest = true;
+  m.m_sys_block = std::move(sys_block);
+  m.m_dev = std::move(dev);
   return m;
 }
 
@@ -76,7 +118,9 @@ Result<std::string> DeviceMap::to_guest(std::string_view user) const {
     return make_error(ENOENT, "'" + std::string(user) + "' is not a device name (/dev/sda, /dev/sda1, ...)");
   std::string path;
   if (m_guest) {
-    path = "/dev/vd" + p.letters + p.part;
+    for (const auto& [guest, user_disk] : guest_disks(m_sys_block))
+      if (user_disk == "sd" + p.letters) path = m_dev + "/" + guest + p.part;
+    if (path.empty()) return make_error(ENOENT, "'" + std::string(user) + "': no such device");
   } else {
     auto it = m_host.find("sd" + p.letters);
     if (it == m_host.end()) return make_error(ENOENT, "'" + std::string(user) + "': no such device");
@@ -105,7 +149,9 @@ std::string DeviceMap::to_user(std::string_view guest) const {
   std::string_view prefix;
   Parsed p;
   if (!parse_name(guest, &prefix, &p) || prefix != "vd") return std::string(guest);
-  return "/dev/sd" + p.letters + p.part;
+  for (const auto& [g, user_disk] : guest_disks(m_sys_block))
+    if (g == "vd" + p.letters) return "/dev/" + user_disk + p.part;
+  return "/dev/sd" + p.letters + p.part;  // not attached (any more): same letters
 }
 
 std::vector<std::string> DeviceMap::disks() const {
@@ -113,8 +159,7 @@ std::vector<std::string> DeviceMap::disks() const {
   if (!m_guest) {
     for (const auto& [user, path] : m_host) out.push_back(user);
   } else {
-    for (auto& n : list_dir("/sys/block"))
-      if (n.size() > 2 && n.compare(0, 2, "vd") == 0) out.push_back("sd" + n.substr(2));
+    for (auto& d : guest_disks(m_sys_block)) out.push_back(d.second);
   }
   std::sort(out.begin(), out.end(), disk_name_less);
   for (auto& n : out) n = "/dev/" + n;
@@ -123,16 +168,17 @@ std::vector<std::string> DeviceMap::disks() const {
 
 std::vector<std::string> DeviceMap::partitions() const {
   std::vector<std::string> out;
-  for (const std::string& disk : disks()) {
-    if (!m_guest) continue;  // files have no partitions
-    std::string vd = "vd" + disk.substr(7);
+  if (!m_guest) return out;  // files have no partitions
+  auto gd = guest_disks(m_sys_block);
+  std::sort(gd.begin(), gd.end(), [](const auto& a, const auto& b) { return disk_name_less(a.second, b.second); });
+  for (const auto& [vd, user_disk] : gd) {
     std::vector<std::string> parts;
-    for (auto& n : list_dir("/sys/block/" + vd))
+    for (auto& n : list_dir(m_sys_block + "/" + vd))
       if (n.size() > vd.size() && n.compare(0, vd.size(), vd) == 0 &&
           std::isdigit(static_cast<unsigned char>(n[vd.size()])))
-        parts.push_back(n);
+        parts.push_back(n.substr(vd.size()));
     std::sort(parts.begin(), parts.end(), part_less);
-    for (auto& n : parts) out.push_back("/dev/sd" + n.substr(2));
+    for (auto& n : parts) out.push_back("/dev/" + user_disk + n);
   }
   return out;
 }

@@ -1,6 +1,8 @@
 // Device names: users see /dev/sda, /dev/sda1 ... in attach order (as in
 // diskit's native mode and libguestfs); the guest kernel calls them
-// /dev/vda, /dev/vda1 .... In host mode (--stdio --device sda=FILE) the
+// /dev/vda, /dev/vda1 ..., in the order it probed them: a disk with
+// virtio serial "dk<N>" (the host's hot-plugged disk N) is the user's
+// disk N, any other keeps its letters. In host mode (--stdio --device sda=FILE) the
 // names map to files instead, so ops can be tested without a VM.
 #pragma once
 
@@ -15,9 +17,10 @@ namespace dk::agent {
 
 class DeviceMap {
  public:
-  // Guest mode: /dev/sdX[N] <-> /dev/vdX[N], disks found in /sys/block
+  // Guest mode: /dev/sdX[N] <-> /dev/vdY[N], disks found in /sys/block
   // (rescanned on every call: disks may be hot-plugged).
-  static DeviceMap guest();
+  // (The paths are parameters for tests.)
+  static DeviceMap guest(std::string sys_block = "/sys/block", std::string dev = "/dev");
   // Host mode: only the disks added with add().
   static DeviceMap host();
   // Adds "sda" -> path (host mode).
@@ -38,6 +41,7 @@ class DeviceMap {
  private:
   bool m_guest = false;
   std::map<std::string, std::string> m_host;  // "sda" -> path
+  std::string m_sys_block, m_dev;             // guest mode
 };
 
 // Orders disk names as the kernel assigns them: sda < sdz < sdaa.

@@ -29,9 +29,18 @@ struct LaunchOptions {
   std::vector<std::string> keys;   // LUKS keys, "ID:key:PASS" as --key
 };
 
+struct LaunchReport {
+  std::string how;      // "booted" or "restored" (from the saved state)
+  double seconds = 0;   // from launch() to the agent ready with the disks
+};
+
 class Appliance {
  public:
   virtual ~Appliance();
+  // The saved state of the current image (diskit appliance info): its path,
+  // and whether it exists. Builds nothing.
+  static Result<std::pair<std::string, bool>> saved_state();
+  virtual LaunchReport report() const = 0;
   // Builds the appliance image if it is missing or stale, boots it with the
   // drives and waits until the agent answers.
   static Result<std::unique_ptr<Appliance>> launch(const LaunchOptions& o);

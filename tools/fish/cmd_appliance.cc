@@ -134,7 +134,7 @@ Result<void> ensure_appliance(Shell& sh, std::string_view why) {
     return make_error(ENOTSUP, std::string(why) + " needs the appliance (a Linux VM), which --no-appliance disables");
   if (!sh.launched()) return make_error(EINVAL, "call launch before using this function");
   std::fflush(stdout);
-  std::fprintf(stderr, "diskit: starting the appliance for %.*s (about 10 s under TCG)\n",
+  std::fprintf(stderr, "diskit: starting the appliance for %.*s\n",
                static_cast<int>(why.size()), why.data());
   // The rule: flush and close the shell's side first, so the appliance is
   // the only writer; then reopen the shell's view read-only and shared.
@@ -180,7 +180,7 @@ void install_tool_mounter(const std::vector<fs::DiskSpec>& disks) {
     if (!needs || opts.writable || s.policy == AppliancePolicy::Never)
       return make_error(ENOTSUP, "not for the appliance");
     if (!s.session) {
-      std::fprintf(stderr, "diskit: starting the appliance to mount %s (about 10 s under TCG)\n", device.c_str());
+      std::fprintf(stderr, "diskit: starting the appliance to mount %s\n", device.c_str());
       std::vector<appliance::SessionDrive> drives;
       for (const fs::DiskSpec& d : specs) drives.push_back({d.path, d.format, true});
       auto session = appliance::launch_session(drives, s.verbose);

@@ -18,7 +18,8 @@ using nlohmann::json;
 
 constexpr const char* kApplianceNote =
     "\n\nThis runs in the appliance, a small Linux VM started by the first command\n"
-    "that needs it (about 10 s under TCG) and kept for the session; see\n"
+    "that needs it (about 1 s from its saved state; the first boot takes 10-15 s\n"
+    "under TCG) and kept for the session; see\n"
     "--appliance and --no-appliance in diskit-fish(1).";
 
 // A command run in the appliance: `nargs` positional arguments, then the
