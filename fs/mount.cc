@@ -21,6 +21,34 @@ FallbackMounter set_fallback_mounter(FallbackMounter m) {
 
 const FallbackMounter& fallback_mounter() { return fallback_slot(); }
 
+namespace {
+ExtraDeviceLister& lister_slot() {
+  static ExtraDeviceLister l;
+  return l;
+}
+}  // namespace
+
+ExtraDeviceLister set_extra_device_lister(ExtraDeviceLister l) {
+  ExtraDeviceLister old = std::move(lister_slot());
+  lister_slot() = std::move(l);
+  return old;
+}
+
+bool has_lvm_member(Guest& guest) {
+  for (const BlockDevice& d : guest.filesystem_candidates()) {
+    auto layer = guest.open_device(d);
+    if (!layer) continue;
+    auto p = probe_filesystem(**layer);
+    if (p && p->type == "LVM2_member") return true;
+  }
+  return false;
+}
+
+Result<std::vector<ExtraDevice>> extra_devices(Guest& guest) {
+  if (!lister_slot() || !has_lvm_member(guest)) return std::vector<ExtraDevice>{};
+  return lister_slot()(guest);
+}
+
 bool can_open(const std::string& type) {
   return type == "ext2" || type == "ext3" || type == "ext4" || type == "vfat" || type == "iso9660";
 }

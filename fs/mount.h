@@ -43,6 +43,25 @@ FallbackMounter set_fallback_mounter(FallbackMounter m);
 // The registered mounter (empty when none).
 const FallbackMounter& fallback_mounter();
 
+// Devices only the fallback mounter reaches (the appliance's LVs), with
+// their probe results, for inspection and listings. The appliance registers
+// a lister next to its mounter; it is asked only for guests whose disks hold
+// an LVM physical volume (see extra_devices()).
+struct ExtraDevice {
+  std::string name;  // "/dev/VG/LV"
+  ProbeResult probe;
+  uint64_t size = 0;
+};
+using ExtraDeviceLister = std::function<Result<std::vector<ExtraDevice>>(Guest& guest)>;
+// Registers `l` (an empty function removes it); returns the previous one.
+ExtraDeviceLister set_extra_device_lister(ExtraDeviceLister l);
+// Whether a file-system candidate of `guest` is an LVM physical volume.
+bool has_lvm_member(Guest& guest);
+// The extra devices of `guest`: none when no lister is registered or no
+// candidate of the guest is an LVM physical volume (so plain guests never
+// start the appliance); the lister's error otherwise.
+Result<std::vector<ExtraDevice>> extra_devices(Guest& guest);
+
 }  // namespace dk::fs
 
 namespace dk::fs {

@@ -1,5 +1,6 @@
 // diskit df: virt-df -a without a VM — size, used and available space of
 // every file system on the guest's disks (each opened read-only in turn).
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -32,6 +33,13 @@ struct DfRow {
   fs::StatVfs st;
 };
 
+// A file system a native driver reads, or (with the appliance's mounter
+// registered) any file system that is not a container.
+bool mountable(const std::string& type) {
+  if (fs::can_open(type)) return true;
+  return fs::fallback_mounter() && type != "LVM2_member" && type != "linux_raid_member" && type != "crypto_LUKS";
+}
+
 // virt-df's candidates: list-filesystems without swap and unknown, each
 // mounted read-only; one that cannot be opened is left out, as virt-df
 // leaves out what fails to mount.
@@ -43,12 +51,25 @@ Result<std::vector<DfRow>> statvfs_all(fs::Guest& g) {
     if (d.part && d.part->extended) continue;
     auto layer = DK_TRY(g.open_device(d));
     fs::ProbeResult p = DK_TRY_CTX(fs::probe_filesystem(*layer), "'" + d.name + "'");
-    if (!p.found() || p.type == "swap" || !fs::can_open(p.type)) continue;
+    if (!p.found() || p.type == "swap" || !mountable(p.type)) continue;
     auto fsys = fs::open_filesystem(g, d, mo);
     if (!fsys) continue;
     auto st = (*fsys)->statvfs();
     if (!st) continue;
     rows.push_back({d.name, *st});
+  }
+  // LVs, through the appliance (after the partitions, as list-filesystems
+  // orders them).
+  auto extra = fs::extra_devices(g);
+  if (!extra) std::fprintf(stderr, "diskit: df: warning: %s\n", extra.error().message.c_str());
+  std::vector<fs::ExtraDevice> lvs = extra ? std::move(*extra) : std::vector<fs::ExtraDevice>{};
+  std::sort(lvs.begin(), lvs.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  for (const fs::ExtraDevice& e : lvs) {
+    if (!e.probe.found() || e.probe.type == "swap" || !fs::fallback_mounter()) continue;
+    auto fsys = fs::fallback_mounter()(g, e.name, "", mo);
+    if (!fsys) continue;
+    auto st = (*fsys)->statvfs();
+    if (st) rows.push_back({e.name, *st});
   }
   return rows;
 }

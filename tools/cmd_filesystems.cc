@@ -1,5 +1,6 @@
 // diskit filesystems: virt-filesystems without a VM — the file systems (and
 // optionally partitions and block devices) of a guest's disks.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 
 #include "fs/disk.h"
 #include "fs/probe.h"
+#include "fs/mount.h"
 #include "tools/command.h"
 #include "tools/guest_args.h"
 #include "tools/guest_output.h"
@@ -48,6 +50,18 @@ Result<std::vector<FsRow>> list_filesystems(fs::Guest& g, bool extra) {
     if (!p.found()) p.type = "unknown";
     if (!extra && (p.type == "swap" || p.type == "unknown")) continue;
     rows.push_back({d, std::move(p)});
+  }
+  // LVs, through the appliance, after the partitions and sorted, as
+  // list-filesystems orders them.
+  auto lvs = DK_TRY(fs::extra_devices(g));
+  std::sort(lvs.begin(), lvs.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  for (fs::ExtraDevice& e : lvs) {
+    if (!e.probe.found()) e.probe.type = "unknown";
+    if (!extra && (e.probe.type == "swap" || e.probe.type == "unknown")) continue;
+    fs::BlockDevice d;
+    d.name = e.name;
+    d.size = e.size;
+    rows.push_back({d, std::move(e.probe)});
   }
   return rows;
 }

@@ -66,6 +66,17 @@ Result<DeviceResolver> DeviceResolver::probe(Guest& guest) {
   return DeviceResolver(std::move(disks), std::move(parts), std::move(cands));
 }
 
+void DeviceResolver::add_remote(const std::string& name, const ProbeResult& probe) {
+  BlockDevice d;
+  d.name = name;
+  m_cands.push_back({d, probe});
+  m_remote.push_back(name);
+}
+
+bool DeviceResolver::is_remote(const std::string& name) const {
+  return std::find(m_remote.begin(), m_remote.end(), name) != m_remote.end();
+}
+
 std::optional<std::string> DeviceResolver::find_uuid(std::string_view uuid) const {
   if (uuid.empty()) return std::nullopt;
   for (auto& c : m_cands)
@@ -114,6 +125,28 @@ std::optional<std::string> DeviceResolver::resolve_dev(std::string_view spec) co
       }
       return fallback;
     }
+  }
+  // /dev/mapper/VG-LV (device-mapper doubles a '-' inside either name):
+  // the LV's /dev/VG/LV name when the appliance reported that LV.
+  constexpr std::string_view kMapper = "/dev/mapper/";
+  if (starts_with(spec, kMapper)) {
+    std::string_view n = spec.substr(kMapper.size());
+    std::string vg, lv;
+    bool in_lv = false, ok = true;
+    for (size_t i = 0; i < n.size(); ++i) {
+      if (n[i] == '-' && i + 1 < n.size() && n[i + 1] == '-') {
+        (in_lv ? lv : vg) += '-';
+        ++i;
+      } else if (n[i] == '-') {
+        if (in_lv) ok = false;
+        in_lv = true;
+      } else {
+        (in_lv ? lv : vg) += n[i];
+      }
+    }
+    std::string canon = "/dev/" + vg + "/" + lv;
+    if (ok && in_lv && !vg.empty() && !lv.empty() && is_remote(canon)) return canon;
+    return fallback;
   }
   constexpr std::string_view kById = "/dev/disk/by-id/";
   if (starts_with(spec, kById)) {

@@ -37,6 +37,10 @@ class DeviceResolver {
       : m_disks(std::move(disks)), m_parts(std::move(parts)), m_cands(std::move(cands)) {}
 
   const std::vector<Candidate>& candidates() const { return m_cands; }
+  // Adds a device the host cannot open itself (an LV reached through the
+  // appliance): fstab lines then resolve to it by UUID, label or name.
+  void add_remote(const std::string& name, const ProbeResult& probe);
+  bool is_remote(const std::string& name) const;
 
   // The (device, mountpoint) pairs of fstab lines libguestfs keeps: a
   // resolvable spec, a mountpoint outside /dev, /proc, /sys, /selinux and
@@ -58,6 +62,7 @@ class DeviceResolver {
   std::optional<std::string> find_label(std::string_view label) const;
   std::optional<std::string> find_partition(std::string_view value, bool label) const;
   std::optional<std::string> resolve_dev(std::string_view spec) const;
+  std::vector<std::string> m_remote;  // names of add_remote() devices
   bool is_partition(std::string_view name) const;
 
   std::vector<std::string> m_disks;

@@ -11,6 +11,7 @@
 #include "fs/inspect/distro.h"
 #include "fs/inspect/fstab.h"
 #include "fs/inspect/parse.h"
+#include "fs/mount.h"
 #include "fs/probe.h"
 
 namespace dk::fs {
@@ -260,12 +261,25 @@ OsInfo to_os_info(const Found& f, const inspect::DeviceResolver& resolver) {
 
 Result<std::vector<OsInfo>> inspect_os(Guest& guest, const InspectOptions& opts) {
   inspect::DeviceResolver resolver = DK_TRY(inspect::DeviceResolver::probe(guest));
+  // LVs, through the appliance when one is registered (fs/mount.h).
+  if (auto extra = extra_devices(guest); extra) {
+    for (const ExtraDevice& e : *extra) resolver.add_remote(e.name, e.probe);
+  } else if (opts.warn) {
+    opts.warn(extra.error().message);
+  }
   std::vector<Found> found;
   for (const auto& c : resolver.candidates()) {
-    if (!can_open(c.probe.type)) continue;
+    // What no native driver reads is tried when a fallback mounter (the
+    // appliance) may read it.
+    const bool remote = resolver.is_remote(c.dev.name);
+    const std::string& t = c.probe.type;
+    const bool mountable = can_open(t) || (fallback_mounter() && c.probe.found() && t != "swap" &&
+                                           t != "LVM2_member" && t != "crypto_LUKS" && t != "linux_raid_member");
+    if (!mountable) continue;
     MountOptions ro;
     ro.warn = [](const std::string&) {};  // a replayed journal is said again when it is mounted
-    auto fs = open_filesystem(guest, c.dev, ro);
+    if (remote && !fallback_mounter()) continue;
+    auto fs = remote ? fallback_mounter()(guest, c.dev.name, "", ro) : open_filesystem(guest, c.dev, ro);
     if (!fs) {
       if (opts.warn) opts.warn(fs.error().message);
       continue;

@@ -139,6 +139,28 @@ TEST(InspectFstab, ResolvesSpecs) {
             "/dev/sdaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1");
 }
 
+TEST(InspectFstab, ResolvesLogicalVolumes) {
+  DeviceResolver r = test_resolver();
+  ProbeResult p;
+  p.type = "xfs";
+  p.label = "lvroot";
+  p.uuid = "f908899e-5a12-4079-9a5a-f85bd603f717";
+  r.add_remote("/dev/my-vg/root", p);
+  EXPECT_TRUE(r.is_remote("/dev/my-vg/root"));
+  EXPECT_FALSE(r.is_remote("/dev/sda1"));
+  // device-mapper doubles a '-' inside a name; the LV's canonical name wins.
+  EXPECT_EQ(r.resolve_spec("/dev/mapper/my--vg-root", "/dev/sda1"), "/dev/my-vg/root");
+  EXPECT_EQ(r.resolve_spec("/dev/my-vg/root", "/dev/sda1"), "/dev/my-vg/root");
+  EXPECT_EQ(r.resolve_spec("UUID=F908899E-5A12-4079-9A5A-F85BD603F717", "/dev/sda1"), "/dev/my-vg/root");
+  EXPECT_EQ(r.resolve_spec("LABEL=lvroot", "/dev/sda1"), "/dev/my-vg/root");
+  // Not an LV the appliance reported, or not a VG-LV name: unchanged.
+  EXPECT_EQ(r.resolve_spec("/dev/mapper/my-vg-root", "/dev/sda1"), "/dev/mapper/my-vg-root");
+  EXPECT_EQ(r.resolve_spec("/dev/mapper/other-root", "/dev/sda1"), "/dev/mapper/other-root");
+  EXPECT_EQ(r.resolve_spec("/dev/mapper/-", "/dev/sda1"), "/dev/mapper/-");
+  EXPECT_EQ(r.resolve_spec("/dev/mapper/", "/dev/sda1"), "/dev/mapper/");
+  EXPECT_EQ(r.describe("/dev/my-vg/root").type, "xfs");
+}
+
 TEST(InspectFstab, KeepsWhatLibguestfsKeeps) {
   DeviceResolver r = test_resolver();
   auto got = r.resolve_fstab(parse_fstab("/dev/sda1 / ext4 defaults 0 1\n"

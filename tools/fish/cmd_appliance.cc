@@ -7,7 +7,11 @@
 #include <map>
 #include <memory>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "appliance/host/fish_ops.h"
+#include "formats/driver.h"
 #include "fs/mount.h"
 #include "fs/probe.h"
 #include "tools/fish/shell.h"
@@ -170,35 +174,112 @@ Result<nlohmann::json> appliance_call(Shell& sh, std::string_view cmd, const std
   return r;
 }
 
-void install_tool_mounter(const std::vector<fs::DiskSpec>& disks) {
+namespace {
+
+std::vector<fs::DiskSpec>& tool_specs() {
   static std::vector<fs::DiskSpec> specs;
-  specs = disks;
+  return specs;
+}
+
+// Starts the appliance for a one-shot tool (the disks read-only), once.
+Result<void> start_tool_session(const std::string& why) {
+  State& s = state();
+  if (s.session) return {};
+  if (s.policy == AppliancePolicy::Never)
+    return make_error(ENOTSUP, why + " needs the appliance (a Linux VM), which is disabled");
+  std::fprintf(stderr, "diskit: starting the appliance %s\n", why.c_str());
+  std::vector<appliance::SessionDrive> drives;
+  for (const fs::DiskSpec& d : tool_specs()) drives.push_back({d.path, d.format, true});
+  auto session = appliance::launch_session(drives, s.verbose);
+  if (!session)
+    return make_error(session.error().code == ENOTSUP ? ENOSYS : session.error().code,
+                      "starting the appliance: " + session.error().message);
+  s.session = std::move(*session);
+  // The tools' mounts are gone by then (they live in the tools' run()).
+  std::atexit([] { (void)shutdown_appliance(); });
+  return {};
+}
+
+// Probes a device only the guest can open with the host's own prober, on
+// its first 256 KiB read through the agent (a sparse in-memory copy of the
+// device's size): the same type, label and UUID as for the host's disks.
+Result<fs::ExtraDevice> probe_remote(appliance::Session& session, const std::string& device) {
+  std::string head;
+  auto r = DK_TRY(session.call_download("read-head", {{"device", device}, {"length", 256 * 1024}}, head));
+  int64_t size = r.value("size", int64_t{0});
+  if (size < 0 || head.size() > static_cast<size_t>(size)) return make_error(EIO, "'" + device + "': bad read-head reply");
+  int fd = ::memfd_create("dk-probe", MFD_CLOEXEC);
+  if (fd < 0) return errno_error("memfd_create");
+  Result<fs::ExtraDevice> out = fs::ExtraDevice{device, {}, static_cast<uint64_t>(size)};
+  if (::ftruncate(fd, size) != 0 || ::pwrite(fd, head.data(), head.size(), 0) != static_cast<ssize_t>(head.size())) {
+    out = errno_error("'" + device + "': probe copy");
+  } else {
+    fmt::OpenOptions oo;
+    auto layer = fmt::find_driver("raw")->open("/proc/self/fd/" + std::to_string(fd), oo);
+    if (!layer) {
+      out = make_error(layer.error());
+    } else {
+      auto p = fs::probe_filesystem(**layer);
+      if (p) out->probe = std::move(*p);
+      else out = make_error(p.error());
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+// The LVs of a guest whose disks hold a physical volume (fs/mount.h).
+Result<std::vector<fs::ExtraDevice>> list_lvs(fs::Guest&) {
+  State& s = state();
+  if (s.policy == AppliancePolicy::Never) return std::vector<fs::ExtraDevice>{};
+  DK_TRY(start_tool_session("to read LVM volumes"));
+  auto lvs = DK_TRY(s.session->call("lvs", nlohmann::json::object()));
+  std::vector<fs::ExtraDevice> out;
+  if (!lvs.is_array()) return make_error(EIO, "lvs: bad reply from the appliance");
+  for (const auto& lv : lvs) {
+    if (!lv.is_string()) continue;
+    out.push_back(DK_TRY(probe_remote(*s.session, lv.get<std::string>())));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<void> prepare_inspection(Shell& sh) {
+  State& s = state();
+  if (s.policy == AppliancePolicy::Never || !sh.launched()) return {};
+  // Started before inspection walks the guest: starting it reopens the
+  // shell's disks, which must not happen under inspection's feet.
+  if (!s.session && fs::has_lvm_member(sh.guest())) DK_TRY(ensure_appliance(sh, "inspection of LVM volumes"));
+  if (s.session) fs::set_extra_device_lister(list_lvs);
+  return {};
+}
+
+Result<fs::ProbeResult> appliance_probe(const std::string& device) {
+  State& s = state();
+  if (!s.session) return make_error(ENOTCONN, "'" + device + "': the appliance is not running");
+  return DK_TRY(probe_remote(*s.session, device)).probe;
+}
+
+void install_tool_mounter(const std::vector<fs::DiskSpec>& disks) {
+  tool_specs() = disks;
   fs::set_fallback_mounter([](fs::Guest&, const std::string& device, const std::string& probed,
                               const fs::MountOptions& opts) -> Result<std::unique_ptr<fs::FileSystem>> {
     State& s = state();
     bool needs = probed.empty() ? !names_a_disk(device) : appliance_type(probed);
     if (!needs || opts.writable || s.policy == AppliancePolicy::Never)
       return make_error(ENOTSUP, "not for the appliance");
-    if (!s.session) {
-      std::fprintf(stderr, "diskit: starting the appliance to mount %s\n", device.c_str());
-      std::vector<appliance::SessionDrive> drives;
-      for (const fs::DiskSpec& d : specs) drives.push_back({d.path, d.format, true});
-      auto session = appliance::launch_session(drives, s.verbose);
-      if (!session)
-        return make_error(session.error().code == ENOTSUP ? ENOSYS : session.error().code,
-                          "starting the appliance: " + session.error().message);
-      s.session = std::move(*session);
-      // The tools' mounts are gone by then (they live in the tools' run()).
-      std::atexit([] { (void)shutdown_appliance(); });
-    }
+    DK_TRY(start_tool_session("to mount " + device));
     return mount_remote_fs(device, probed, opts);
   });
+  fs::set_extra_device_lister(list_lvs);
 }
 
 Result<void> shutdown_appliance() {
   State& s = state();
   if (!s.session) return {};
   fs::set_fallback_mounter({});
+  fs::set_extra_device_lister({});
   Result<void> r = s.session->shutdown();
   s.session.reset();
   return r;

@@ -22,6 +22,7 @@
 
 #include "formats/core/error.h"
 #include "fs/disk.h"
+#include "fs/probe.h"
 #include "tools/fish/table.h"
 
 namespace dk::tools::fish {
@@ -49,6 +50,15 @@ Result<void> ensure_appliance(Shell& sh, std::string_view why);
 // writes the disks, so the shell's view is refreshed after it.
 Result<nlohmann::json> appliance_call(Shell& sh, std::string_view cmd, const std::string& op,
                                       const nlohmann::json& args, bool changes_disks);
+
+// Before inspection in the shell: starts the appliance when the disks
+// hold an LVM physical volume (unless --no-appliance) and lets inspection
+// list its LVs.
+Result<void> prepare_inspection(Shell& sh);
+
+// Type, label and UUID of a device only the running appliance sees (an
+// LV, a /dev/mapper device), probed by the host's prober on its head.
+Result<fs::ProbeResult> appliance_probe(const std::string& device);
 
 // Stops the appliance (after the shell has closed its mounts).
 Result<void> shutdown_appliance();

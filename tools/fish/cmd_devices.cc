@@ -20,11 +20,9 @@ Result<fs::ProbeResult> probe(Shell& sh, const fs::BlockDevice& dev) {
 Result<fs::ProbeResult> probe_named(Shell& sh, const std::string& name) {
   auto dev = sh.guest().find(name);
   if (!dev && dev.error().code == ENOENT && appliance_running()) {
-    // An LV or a mapping: only the appliance sees it.
-    fs::ProbeResult p;
-    auto t = DK_TRY(appliance_call(sh, "vfs-type", "vfs-type", {{"device", name}}, false));
-    if (t.is_string()) p.type = t.get<std::string>();
-    return p;
+    // An LV or a mapping: only the appliance sees it; its head is probed
+    // here, as the disks are.
+    return appliance_probe(name);
   }
   if (!dev) return make_error(dev.error());
   return probe(sh, *dev);

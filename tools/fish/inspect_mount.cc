@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <strings.h>
 
+#include "tools/fish/cmd_appliance.h"
 #include "tools/fish/inspect_state.h"
 
 namespace dk::tools::fish {
@@ -10,6 +11,7 @@ namespace dk::tools::fish {
 Result<std::vector<fs::OsInfo>> inspect(Shell& sh) {
   fs::InspectOptions io;
   io.warn = [](const std::string& w) { std::fprintf(stderr, "diskit: warning: %s\n", w.c_str()); };
+  DK_TRY(prepare_inspection(sh));
   auto oses = DK_TRY(fs::inspect_os(sh.guest(), io));
   auto st = std::make_unique<Shell::InspectState>();
   st->oses = oses;

@@ -54,8 +54,29 @@ Result<json> op_vfs_type(Context& ctx) {
   return json(type_of(buf));
 }
 
+// read-head {device, length}: the device's first `length` bytes (at most
+// 1 MiB) on the download stream, and its size: the host probes devices it
+// cannot open itself (LVs) with its own prober, for the same type, label
+// and UUID as on its disks.
+Result<json> op_read_head(Context& ctx) {
+  std::string dev = DK_TRY(device_arg(ctx, "device", DevKind::Any));
+  int64_t len = DK_TRY(int_arg(ctx, "length"));
+  if (len < 0 || len > (1 << 20)) return make_error(EINVAL, "read-head: length must be 0..1048576");
+  int fd = ::open(dev.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error("'" + user_name(ctx, dev) + "'");
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  std::vector<std::byte> buf(static_cast<size_t>(len));
+  ssize_t n = size < 0 ? -1 : ::pread(fd, buf.data(), buf.size(), 0);
+  int err = errno;
+  ::close(fd);
+  if (n < 0) return make_error(err, "read '" + user_name(ctx, dev) + "': " + std::strerror(err));
+  DK_TRY(ctx.write_download(std::span<const std::byte>(buf.data(), static_cast<size_t>(n))));
+  return json{{"bytes", n}, {"size", static_cast<int64_t>(size)}};
+}
+
 }  // namespace
 
 DK_AGENT_OP("vfs-type", op_vfs_type);
+DK_AGENT_OP("read-head", op_read_head);
 
 }  // namespace dk::agent::ops
