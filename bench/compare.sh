@@ -10,6 +10,11 @@
 # whether diskit's output matches (qemu-img compare) and checks clean.
 # qemu-img gets the faster of its defaults and `-m 16 -W`.
 #
+# The floor-* rows time bench/floor/write_floor (the fastest way this
+# machine puts the same 1 GiB of data into a new file, by any tool) in the
+# diskit column: their ratio is the highest any tool can reach against
+# qemu-img's raw -> qcow2 here.
+#
 # Usage: bench/compare.sh            (DISKIT=path, default build/diskit)
 # Env:   BENCH_DIR (default /tmp/diskit-bench), RUNS (default 3),
 #        CASES (space separated subset of the case names below)
@@ -19,8 +24,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 DISKIT=${DISKIT:-$here/build/diskit}
 BENCH_DIR=${BENCH_DIR:-/tmp/diskit-bench}
 RUNS=${RUNS:-3}
-CASES=${CASES:-"raw-qcow2 qcow2-raw raw-vmdk compress-zstd compress-zlib check-4k map-4k raw-raw"}
+CASES=${CASES:-"raw-qcow2 qcow2-raw raw-vmdk compress-zstd compress-zlib check-4k map-4k raw-raw floor"}
 QEMU_IMG=${QEMU_IMG:-qemu-img}
+FLOOR=${FLOOR:-$(dirname "$DISKIT")/bench/dk_write_floor}
 
 [ -x "$DISKIT" ] || { echo "compare.sh: no diskit binary at $DISKIT (set DISKIT)" >&2; exit 1; }
 command -v "$QEMU_IMG" >/dev/null || { echo "compare.sh: qemu-img not found" >&2; exit 1; }
@@ -148,6 +154,12 @@ for c in $CASES; do
     raw-raw)
       bench "$c" raw:work.raw:raw $Q convert -O raw work.raw @OUT@ -- $D convert -O raw work.raw @OUT@
       bench "raw-raw vs cp" raw:work.raw:raw cp --sparse=always work.raw @OUT@ -- $D convert -O raw work.raw @OUT@ ;;
+    floor)
+      if [ -x "$FLOOR" ]; then
+        for m in pwrite mmapN; do
+          bench "floor-$m" - $Q convert -O qcow2 work.raw @OUT@ -- "$FLOOR" work.raw @OUT@ $m
+        done
+      else row "$c" - - - - "skipped: no $FLOOR"; fi ;;
     *) echo "compare.sh: unknown case $c" >&2 ;;
   esac
 done
