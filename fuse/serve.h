@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,13 @@ struct ServeOptions {
   // Image files to hold a shared read lock on while mounted (read-only
   // guests are opened sharing the image, so the lock is taken here).
   std::vector<std::string> read_lock_paths;
+  // The caller already forked (diskit mount forks before anything starts
+  // threads: the appliance's NBD server and VM runner live in-process and
+  // would not survive a fork): serve in this process as a daemon would
+  // (errors to syslog, cwd /, stdio on /dev/null), calling on_ready once
+  // the mount exists so the waiting parent can exit.
+  bool detached = false;
+  std::function<void()> on_ready;
 };
 
 // Mounts the file systems in `mounts` (over `guest`) at opts.mountpoint and

@@ -255,16 +255,27 @@ Result<int> run_session(Server& server, const ServeOptions& opts) {
     return make_error(r.error().with_context("run-time lock file"));
   }
   raise_read_ahead(lock.major(), lock.minor());
-  g_foreground = opts.foreground;
-  if (!opts.foreground) openlog("diskit", LOG_PID, LOG_DAEMON);
+  g_foreground = opts.foreground && !opts.detached;
+  if (!g_foreground) openlog("diskit", LOG_PID, LOG_DAEMON);
   // The parent exits 0 inside fuse_daemonize once the child is set up: the
   // mount already exists, so requests wait for the child's loop.
-  if (fuse_daemonize(opts.foreground ? 1 : 0) != 0) {
+  if (fuse_daemonize(opts.foreground || opts.detached ? 1 : 0) != 0) {
     fuse_session_unmount(se);
     fuse_remove_signal_handlers(se);
     fuse_session_destroy(se);
     return make_error(EIO, "could not start the serving process");
   }
+  if (opts.detached) {
+    if (::chdir("/") != 0) { /* a daemon's cwd; the mount works anyway */ }
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::close(null);
+    }
+  }
+  if (opts.on_ready) opts.on_ready();
   lock.update_pid();
   return serve(se, server, lock, read_locks);
 }

@@ -1,8 +1,13 @@
 // diskit mount: guestmount without a VM — a guest's file systems (or, with
 // --raw, its disks and partitions as raw files) mounted on the host with FUSE.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +57,38 @@ std::string absolute(const std::string& p) {
   return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
 }
 
+// Forks before the guest is opened: the appliance (for xfs, btrfs, LVM)
+// runs its NBD server and VM runner on threads of this process, which a
+// fork after start-up would leave behind. The parent waits until the child
+// serves (exit 0) or fails (the child has printed why; its status is the
+// parent's), like guestmount returning once the mount is ready.
+// Returns the parent's exit status, or nullopt in the child, with
+// *ready_fd the pipe to signal readiness on.
+Result<std::optional<int>> fork_server(int* ready_fd) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe");
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return errno_error("fork");
+  if (pid == 0) {
+    ::close(p[0]);
+    ::setsid();
+    *ready_fd = p[1];
+    return std::optional<int>();
+  }
+  ::close(p[1]);
+  char c = 0;
+  ssize_t n;
+  while ((n = ::read(p[0], &c, 1)) < 0 && errno == EINTR) {
+  }
+  ::close(p[0]);
+  if (n == 1) return std::optional<int>(0);
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return std::optional<int>(WIFEXITED(st) && WEXITSTATUS(st) != 0 ? WEXITSTATUS(st) : 1);
+}
+
 Result<int> run_mount(const CLI::App& app, MountCmdOptions& o) {
   if (o.raw && (o.inspector || !o.guest.mounts.empty()))
     return make_error(EINVAL, "--raw exports whole disks and cannot be used with -m or -i");
@@ -67,6 +104,19 @@ Result<int> run_mount(const CLI::App& app, MountCmdOptions& o) {
   so.source = absolute(o.guest.images.front());
   if (o.read_only)
     for (const std::string& img : o.guest.images) so.read_lock_paths.push_back(img);
+  if (!o.foreground) {
+    int ready = -1;
+    if (auto code = DK_TRY(fork_server(&ready)); code) {
+      // The parent: the child reported; errors were printed there.
+      std::fflush(nullptr);
+      ::_exit(*code);
+    }
+    so.detached = true;
+    so.on_ready = [ready] {
+      (void)!::write(ready, "1", 1);
+      ::close(ready);
+    };
+  }
   auto guest = DK_TRY(open_guest(app, o.guest, writable));
   if (o.raw) return fusefs::serve_raw(std::move(guest), so);
   auto mounts = std::make_unique<fs::GuestMounts>(*guest);

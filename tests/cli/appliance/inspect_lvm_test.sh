@@ -4,7 +4,8 @@
 # /dev/mapper/my--vg-root in fstab) and /srv on a btrfs LV (by UUID). The
 # guest is made by diskit fish in the appliance; inspect, filesystems, df,
 # ls and cat then find the LVs through the appliance (restored from its
-# saved state, about a second each). With DK_GUESTFISH=1 virt-inspector
+# saved state, about a second each), and so does diskit mount -i (when
+# /dev/fuse is usable). With DK_GUESTFISH=1 virt-inspector
 # (libguestfs 1.48, TCG; about 80 s) must print the same XML.
 source "$DK_TESTLIB"
 require qemu-system-x86_64
@@ -76,7 +77,18 @@ capture cat dk cat -a lvm.img /srv/hello
 [ "$(cat cat.out)" = "btrfs data" ] || fail "cat: $(cat cat.out) $(cat cat.err)"
 [ "$(sha256sum < lvm.img)" = "$sum" ] || fail "a read-only tool changed the image"
 
-# --no-appliance (fish) has no tool counterpart; without LVM nothing starts:
+# diskit mount -i: the server forks before the appliance starts (its NBD
+# server and VM runner are threads of the serving process).
+if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
+  mkdir mnt
+  timeout 120 "$DISKIT" mount --ro -a lvm.img -i mnt 2> mount.err || fail "mount -i: $(cat mount.err)"
+  got=$(timeout 30 cat mnt/srv/hello) || { fusermount3 -uz mnt; fail "reading through the mount timed out"; }
+  [ "$got" = "btrfs data" ] || { fusermount3 -uz mnt; fail "cat through the mount: $got"; }
+  timeout 60 "$DISKIT" umount mnt || fail "umount"
+fi
+[ "$(sha256sum < lvm.img)" = "$sum" ] || fail "mount --ro changed the image"
+
+# Without LVM nothing starts:
 truncate -s 64M plain.img
 mkfs.ext4 -q -F plain.img
 capture plain dk filesystems -a plain.img
