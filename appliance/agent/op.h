@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,7 +46,11 @@ struct CommandResult {
 
 // Runs argv (no shell) with `stdin_data` on its standard input and collects
 // its output. Failing to start is an error; a non-zero status is not.
-Result<CommandResult> run_command(const std::vector<std::string>& argv, const std::string& stdin_data = {});
+// With `cancelled`, polled every 100 ms: once it says true the command's
+// process group gets SIGTERM (SIGKILL 2 s later) and the result is
+// ECANCELED.
+Result<CommandResult> run_command(const std::vector<std::string>& argv, const std::string& stdin_data = {},
+                                  const std::function<bool()>& cancelled = {});
 
 using OpFn = Result<nlohmann::json> (*)(Context& ctx);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "appliance/agent/op.h"
@@ -29,7 +30,8 @@ struct Pipe {
 
 }  // namespace
 
-Result<CommandResult> run_command(const std::vector<std::string>& argv, const std::string& stdin_data) {
+Result<CommandResult> run_command(const std::vector<std::string>& argv, const std::string& stdin_data,
+                                  const std::function<bool()>& cancelled) {
   if (argv.empty()) return make_error(EINVAL, "empty command");
   Pipe in, out, err, status;
   if (::pipe2(in.fd, O_CLOEXEC) < 0 || ::pipe2(out.fd, O_CLOEXEC) < 0 || ::pipe2(err.fd, O_CLOEXEC) < 0 ||
@@ -41,6 +43,7 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, const st
   pid_t pid = ::fork();
   if (pid < 0) return errno_error("fork");
   if (pid == 0) {
+    ::setpgid(0, 0);  // a cancel stops the tool and whatever it started
     ::dup2(in.fd[0], 0);
     ::dup2(out.fd[1], 1);
     ::dup2(err.fd[1], 2);
@@ -62,12 +65,23 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, const st
   size_t fed = 0;
   if (n > 0 || stdin_data.empty()) in.close_end(1);
   char buf[65536];
+  bool stopped = false;
+  std::chrono::steady_clock::time_point kill_at;
   while (out.fd[0] >= 0 || err.fd[0] >= 0 || in.fd[1] >= 0) {
     pollfd p[3] = {{out.fd[0], POLLIN, 0}, {err.fd[0], POLLIN, 0}, {in.fd[1], POLLOUT, 0}};
-    if (::poll(p, 3, -1) < 0) {
+    int pr = ::poll(p, 3, cancelled ? 100 : -1);
+    if (pr < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    if (cancelled && !stopped && cancelled()) {
+      stopped = true;
+      ::kill(-pid, SIGTERM);
+      kill_at = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    } else if (stopped && std::chrono::steady_clock::now() > kill_at) {
+      ::kill(-pid, SIGKILL);
+    }
+    if (pr == 0) continue;
     for (int i = 0; i < 2; ++i) {
       if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t got = ::read(p[i].fd, buf, sizeof buf);
@@ -86,6 +100,7 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, const st
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
   if (n > 0) return make_error(exec_errno, argv[0] + ": " + std::strerror(exec_errno));
+  if (stopped) return make_error(ECANCELED, "cancelled");
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return r;
 }

@@ -34,6 +34,12 @@ struct LaunchReport {
   double seconds = 0;   // from launch() to the agent ready with the disks
 };
 
+// Asks the appliance to cancel the request in progress (from any thread or
+// a signal handler: it only sets a flag). The waiting call sends the agent
+// a cancel message; the op stops where it can (a running tool gets
+// SIGTERM) and the call fails with ECANCELED. No effect when idle.
+void request_cancel();
+
 class Appliance {
  public:
   virtual ~Appliance();

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +32,8 @@ namespace dk::appliance {
 namespace {
 
 using nlohmann::json;
+
+std::atomic<bool> g_cancel{false};
 
 // Disks one appliance can take (PCIe root ports in the saved machine).
 constexpr unsigned kMaxDisks = 16;
@@ -229,6 +232,7 @@ class VmAppliance : public Appliance {
                         std::function<Result<void>(std::span<const std::byte>)>* sink) {
     if (!m_ch) return make_error(ENOTCONN, std::string(op) + ": the appliance is not running");
     uint64_t id = m_next_id++;
+    g_cancel.store(false);  // a cancel asked for before this request is not for it
     json req{{"id", id}, {"op", op}, {"args", args.is_null() ? json::object() : args}};
     if (source) req["upload"] = true;
     DK_TRY(m_ch->write_json(req));
@@ -242,6 +246,8 @@ class VmAppliance : public Appliance {
       DK_TRY(m_ch->write_data(id, {}));
     }
     for (;;) {
+      while (!DK_TRY(m_ch->readable(100)))
+        if (g_cancel.exchange(false)) DK_TRY(m_ch->write_json({{"id", id}, {"cancel", true}}));
       proto::Frame f = DK_TRY(m_ch->read());
       if (f.kind == proto::FrameKind::Data) {
         if (f.id == id && sink) DK_TRY((*sink)(std::as_bytes(std::span(f.body))));
@@ -266,6 +272,8 @@ class VmAppliance : public Appliance {
 };
 
 }  // namespace
+
+void request_cancel() { g_cancel.store(true); }
 
 Result<std::pair<std::string, bool>> Appliance::saved_state() {
   if (!saved_states_enabled()) return std::make_pair(std::string(), false);

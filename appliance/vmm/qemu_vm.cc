@@ -4,6 +4,7 @@
 // directory made with mkdtemp and removed when the Vm is destroyed.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -138,12 +139,17 @@ Result<void> QemuVm::spawn(const std::vector<std::string>& argv) {
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0) return errno_error("/dev/null");
   const bool interactive = m_cfg.interactive_console;
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     ::close(devnull);
     return errno_error("fork");
   }
   if (pid == 0) {
+    // QEMU must not outlive the runner (a Ctrl-C or a crash of diskit):
+    // its disks are served by this process, and nothing else would stop it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     // Own process group: a Ctrl-C on the terminal reaches only the runner,
     // which asks the guest to power down instead of QEMU dying at once.
     // (An interactive console stays in the terminal's foreground group.)

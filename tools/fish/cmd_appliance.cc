@@ -7,9 +7,11 @@
 #include <map>
 #include <memory>
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "appliance/host/appliance.h"
 #include "appliance/host/fish_ops.h"
 #include "formats/driver.h"
 #include "fs/mount.h"
@@ -157,7 +159,24 @@ Result<void> ensure_appliance(Shell& sh, std::string_view why) {
 
 Result<nlohmann::json> appliance_call(Shell& sh, std::string_view cmd, const std::string& op,
                                       const nlohmann::json& args, bool changes_disks) {
+  // ^C while the appliance starts or the call runs cancels the command
+  // (it fails with "cancelled"; in the guest a running tool is stopped)
+  // instead of killing the shell with its appliance.
+  static volatile sig_atomic_t interrupted;
+  interrupted = 0;
+  struct sigaction sa {}, old_sa {};
+  sa.sa_handler = [](int) {
+    interrupted = 1;
+    appliance::request_cancel();
+  };
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, &old_sa);
+  struct Restore {
+    struct sigaction* old;
+    ~Restore() { ::sigaction(SIGINT, old, nullptr); }
+  } restore{&old_sa};
   DK_TRY(ensure_appliance(sh, cmd));
+  if (interrupted) return make_error(ECANCELED, std::string(cmd) + ": cancelled");
   State& s = state();
   auto r = s.session->call(op, args);
   if (changes_disks) {

@@ -188,7 +188,7 @@ std::string last_line(const CommandResult& r) {
 
 Result<CommandResult> run_tool(Context& ctx, const std::vector<std::string>& argv, std::string_view what,
                                const std::string& input) {
-  CommandResult r = DK_TRY_CTX(run_command(argv, input), std::string(what));
+  CommandResult r = DK_TRY_CTX(run_command(argv, input, [&ctx] { return ctx.cancelled(); }), std::string(what));
   if (r.status != 0) {
     std::string line = last_line(r);
     return make_error(errno_of_message(line), std::string(what) + ": " + line);
