@@ -11,6 +11,7 @@
 #include "fs/probe.h"
 #include "fs/mount.h"
 #include "tools/command.h"
+#include "tools/fish/cmd_appliance.h"
 #include "tools/guest_args.h"
 #include "tools/guest_output.h"
 #include "tools/image_args.h"
@@ -28,6 +29,7 @@ struct FilesystemsOptions {
   bool csv = false;
   bool parts = false;
   bool blkdevs = false;
+  bool lvs = false, vgs = false, pvs = false;
   bool all = false;
   bool filesystems = false;
   std::string output = "human";
@@ -36,7 +38,28 @@ struct FilesystemsOptions {
 struct FsRow {
   fs::BlockDevice dev;
   fs::ProbeResult probe;
+  bool remote = false;  // an LV, reached through the appliance
 };
+
+// virt-filesystems' Size of a file system: mounted read-only, the
+// statvfs total (blocks * bsize: what the file system can hold); the
+// device's size when it cannot be mounted.
+uint64_t filesystem_size(fs::Guest& g, const FsRow& r) {
+  fs::MountOptions mo;
+  mo.warn = [](const std::string&) {};
+  const std::string& t = r.probe.type;
+  if (t == "swap" || t == "unknown") return r.dev.size;
+  Result<std::unique_ptr<fs::FileSystem>> f = make_error(ENOTSUP, "");
+  if (r.remote) {
+    if (fs::fallback_mounter()) f = fs::fallback_mounter()(g, r.dev.name, "", mo);
+  } else if (fs::can_open(t) || fs::fallback_mounter()) {
+    f = fs::open_filesystem(g, r.dev, mo);
+  }
+  if (!f) return r.dev.size;
+  auto st = (*f)->statvfs();
+  if (!st) return r.dev.size;
+  return st->blocks * st->bsize;
+}
 
 // list-filesystems' rules: extended partitions, LVM PVs and md members are
 // containers, not file systems; swap and unknown only with --extra.
@@ -61,7 +84,7 @@ Result<std::vector<FsRow>> list_filesystems(fs::Guest& g, bool extra) {
     fs::BlockDevice d;
     d.name = e.name;
     d.size = e.size;
-    rows.push_back({d, std::move(e.probe)});
+    rows.push_back({d, std::move(e.probe), true});
   }
   return rows;
 }
@@ -71,7 +94,8 @@ using Cells = std::vector<std::optional<std::string>>;
 Result<int> run_filesystems(const CLI::App& app, FilesystemsOptions& o) {
   OutputFormat fmt = DK_TRY(parse_output_format(o.output));
   if (o.human && o.csv) return make_error(EINVAL, "you cannot use -h and --csv options together.");
-  bool want_fs = o.filesystems || o.extra || o.all || (!o.parts && !o.blkdevs);
+  bool want_fs = o.filesystems || o.extra || o.all || (!o.parts && !o.blkdevs && !o.lvs && !o.vgs && !o.pvs);
+  bool want_lvs = o.lvs || o.all, want_vgs = o.vgs || o.all, want_pvs = o.pvs || o.all;
   bool want_parts = o.parts || o.all;
   bool want_devs = o.blkdevs || o.all;
   auto guest = DK_TRY(open_guest(app, o.guest, false));
@@ -90,7 +114,9 @@ Result<int> run_filesystems(const CLI::App& app, FilesystemsOptions& o) {
   // Columns, as virt-filesystems chooses them.
   bool c_type = o.long_mode, c_size = o.long_mode;
   bool c_vfs = o.long_mode && want_fs, c_label = c_vfs;
-  bool c_parent = o.long_mode && want_parts, c_mbr = c_parent;
+  // virt-filesystems always has a Parent column in --long mode (empty
+  // lists print as "-"), an MBR column only with partitions.
+  bool c_parent = o.long_mode, c_mbr = o.long_mode && want_parts;
   bool c_uuid = o.long_mode && o.uuid;
   auto row = [&](const std::string& name, const char* type, std::optional<std::string> vfs,
                  std::optional<std::string> label, std::optional<std::string> mbr, uint64_t size,
@@ -114,8 +140,41 @@ Result<int> run_filesystems(const CLI::App& app, FilesystemsOptions& o) {
     rows.push_back(std::move(t));
   }
   for (auto& r : fss)
-    rows.push_back(row(r.dev.name, "filesystem", r.probe.type, r.probe.label, std::nullopt, r.dev.size,
-                       std::nullopt, r.probe.uuid));
+    rows.push_back(row(r.dev.name, "filesystem", r.probe.type, r.probe.label, std::nullopt,
+                       c_size ? filesystem_size(*guest, r) : r.dev.size, std::string(), r.probe.uuid));
+  if ((want_lvs || want_vgs || want_pvs) && fs::has_lvm_member(*guest)) {
+    // LVM, as the appliance's lvm reports it.
+    auto layout = DK_TRY(fish::tool_appliance_call("to read LVM volumes", "lvm-layout", nlohmann::json::object()));
+    auto num = [](const nlohmann::json& j, const char* k) {
+      return j.contains(k) && j[k].is_number_unsigned() ? j[k].get<uint64_t>() : uint64_t{0};
+    };
+    auto str = [](const nlohmann::json& j, const char* k) {
+      return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+    };
+    if (want_lvs)
+      for (const auto& lv : layout.value("lvs", nlohmann::json::array())) {
+        std::string name = str(lv, "name");
+        rows.push_back(row(name, "lv", std::nullopt, std::nullopt, std::nullopt, num(lv, "size"),
+                           name.substr(0, name.rfind('/')), str(lv, "uuid")));
+      }
+    const nlohmann::json pvs = layout.value("pvs", nlohmann::json::array());
+    if (want_vgs)
+      for (const auto& vg : layout.value("vgs", nlohmann::json::array())) {
+        std::string parents;
+        for (const auto& u : vg.value("pv_uuids", nlohmann::json::array())) {
+          std::string pv = u.is_string() ? u.get<std::string>() : std::string();
+          for (const auto& p : pvs)
+            if (str(p, "uuid") == pv) pv = str(p, "name");
+          parents += (parents.empty() ? "" : ",") + pv;
+        }
+        rows.push_back(row(str(vg, "name"), "vg", std::nullopt, std::nullopt, std::nullopt, num(vg, "size"),
+                           parents, str(vg, "uuid")));
+      }
+    if (want_pvs)
+      for (const auto& p : pvs)
+        rows.push_back(row(str(p, "name"), "pv", std::nullopt, std::nullopt, std::nullopt, num(p, "size"),
+                           std::string(), str(p, "uuid")));
+  }
   if (want_parts) {
     for (auto& p : guest->partitions()) {
       std::optional<std::string> mbr;
@@ -131,7 +190,7 @@ Result<int> run_filesystems(const CLI::App& app, FilesystemsOptions& o) {
   if (want_devs)
     for (auto& d : guest->devices())
       rows.push_back(row(d.name, "device", std::nullopt, std::nullopt, std::nullopt, d.size,
-                         std::nullopt, std::nullopt));
+                         std::string(), std::nullopt));
   if (o.csv) {
     for (auto& r : rows) {
       std::string line;
@@ -162,6 +221,9 @@ Command add_filesystems(CLI::App& parent) {
   c.app->add_flag("--filesystems", o->filesystems, "List file systems (the default)");
   c.app->add_flag("--parts,--partitions", o->parts, "List partitions");
   c.app->add_flag("--blkdevs,--block-devices", o->blkdevs, "List whole disks");
+  c.app->add_flag("--lvs,--logvols,--logical-volumes", o->lvs, "List LVM logical volumes");
+  c.app->add_flag("--vgs,--volgroups,--volume-groups", o->vgs, "List LVM volume groups");
+  c.app->add_flag("--pvs,--physvols,--physical-volumes", o->pvs, "List LVM physical volumes");
   c.app->add_flag("--all", o->all, "List everything");
   c.app->add_flag("--no-title", o->no_title, "No heading row in --long output");
   c.app->add_flag("--csv", o->csv, "Comma-separated output");

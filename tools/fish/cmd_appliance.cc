@@ -280,6 +280,12 @@ Result<fs::ProbeResult> appliance_probe(const std::string& device) {
   return DK_TRY(probe_remote(*s.session, device)).probe;
 }
 
+Result<nlohmann::json> tool_appliance_call(const std::string& why, const std::string& op,
+                                           const nlohmann::json& args) {
+  DK_TRY(start_tool_session(why));
+  return state().session->call(op, args);
+}
+
 void install_tool_mounter(const std::vector<fs::DiskSpec>& disks) {
   tool_specs() = disks;
   fs::set_fallback_mounter([](fs::Guest&, const std::string& device, const std::string& probed,

@@ -78,6 +78,10 @@ bool fish_keys_from_stdin();
 // write lock).
 void install_tool_mounter(const std::vector<fs::DiskSpec>& disks);
 
+// For the one-shot tools: runs agent op `op`, starting the appliance
+// (disks read-only, notice "starting the appliance <why>") if needed.
+Result<nlohmann::json> tool_appliance_call(const std::string& why, const std::string& op, const nlohmann::json& args);
+
 // The appliance commands (registered by add_device_commands).
 void add_appliance_commands(CommandTable& t);
 void add_appliance_lvm_commands(CommandTable& t);

@@ -168,6 +168,63 @@ int64_t int_of(const std::string& s) {
   }
 }
 
+// Rows of `cmd -o fields` in bytes, split at '|' (which LVM allows in no
+// name).
+Result<std::vector<std::vector<std::string>>> report_rows(Context& ctx, const char* cmd, const char* fields,
+                                                          size_t nfields) {
+  CommandResult r = DK_TRY(lvm(ctx,
+                               {cmd, "--noheadings", "--unbuffered", "--nosuffix", "--units", "b", "--separator",
+                                "|", "-o", fields},
+                               cmd));
+  std::vector<std::vector<std::string>> out;
+  for (auto& line : lines_of(r.out)) {
+    std::vector<std::string> f;
+    std::string l = trim(line);
+    for (size_t i = 0;;) {
+      size_t j = l.find('|', i);
+      f.push_back(trim(l.substr(i, j == std::string::npos ? std::string::npos : j - i)));
+      if (j == std::string::npos) break;
+      i = j + 1;
+    }
+    if (f.size() != nfields) return make_error(EIO, std::string(cmd) + ": unexpected output line: " + l);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::string strip_dashes(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    if (c != '-') out += c;
+  return out;
+}
+
+// lvm-layout: what virt-filesystems --lvs --vgs --pvs shows. LVs as lvs
+// lists them (sorted, no hidden or thin-pool LVs) with size and UUID (as
+// LVM prints it); VGs with size, UUID and their PVs; PVs with size and
+// UUID (VG and PV UUIDs without dashes, as libguestfs' *-full calls).
+Result<json> op_lvm_layout(Context& ctx) {
+  json lvs = json::array(), vgs = json::array(), pvs = json::array();
+  auto lv_rows = DK_TRY(report_rows(ctx, "lvs", "vg_name,lv_name,lv_attr,lv_size,lv_uuid", 5));
+  std::sort(lv_rows.begin(), lv_rows.end(), [](const auto& a, const auto& b) {
+    return "/dev/" + a[0] + "/" + a[1] < "/dev/" + b[0] + "/" + b[1];
+  });
+  for (const auto& f : lv_rows) {
+    if (f[1].empty() || f[1][0] == '[' || (!f[2].empty() && f[2][0] == 't')) continue;
+    lvs.push_back({{"name", "/dev/" + f[0] + "/" + f[1]}, {"size", int_of(f[3])}, {"uuid", f[4]}});
+  }
+  // One row per (VG, PV): a VG's PVs are its rows' pv_uuid.
+  for (const auto& f : DK_TRY(report_rows(ctx, "vgs", "vg_name,vg_size,vg_uuid,pv_uuid", 4))) {
+    if (vgs.empty() || vgs.back()["name"] != "/dev/" + f[0])
+      vgs.push_back({{"name", "/dev/" + f[0]}, {"size", int_of(f[1])}, {"uuid", strip_dashes(f[2])},
+                     {"pv_uuids", json::array()}});
+    vgs.back()["pv_uuids"].push_back(strip_dashes(f[3]));
+  }
+  for (const auto& f : DK_TRY(report_rows(ctx, "pvs", "pv_name,pv_size,pv_uuid", 3)))
+    pvs.push_back({{"name", user_name(ctx, f[0])}, {"size", int_of(f[1])}, {"uuid", strip_dashes(f[2])}});
+  return json{{"lvs", lvs}, {"vgs", vgs}, {"pvs", pvs}};
+}
+
 // lvs escapes control characters in --separator, so the separator is '|',
 // which LVM allows in neither names nor tags.
 Result<json> op_lvs_full(Context& ctx) {
@@ -219,5 +276,6 @@ DK_AGENT_OP("pvs", op_pvs);
 DK_AGENT_OP("vgs", op_vgs);
 DK_AGENT_OP("lvs", op_lvs);
 DK_AGENT_OP("lvs-full", op_lvs_full);
+DK_AGENT_OP("lvm-layout", op_lvm_layout);
 
 }  // namespace dk::agent::ops

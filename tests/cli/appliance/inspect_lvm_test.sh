@@ -6,7 +6,8 @@
 # ls and cat then find the LVs through the appliance (restored from its
 # saved state, about a second each), and so does diskit mount -i (when
 # /dev/fuse is usable). With DK_GUESTFISH=1 virt-inspector
-# (libguestfs 1.48, TCG; about 80 s) must print the same XML.
+# (libguestfs 1.48, TCG; about 80 s) must print the same XML, and
+# virt-filesystems --all --long --uuid the same table.
 source "$DK_TESTLIB"
 require qemu-system-x86_64
 ls /boot/vmlinuz-* >/dev/null 2>&1 || skip "no kernel in /boot (install linux-image-amd64)"
@@ -62,10 +63,25 @@ for want in '<root>/dev/my-vg/root</root>' '<distro>debian</distro>' '<hostname>
 done
 
 capture fsl dk filesystems -a lvm.img --long --no-title
-# (LVM rounds the 150 MB LV up to 38 extents of 4 MiB.)
-printf '%s\n' '/dev/sda1 filesystem ext4 - 268435456' '/dev/my-vg/data filesystem btrfs - 159383552' \
-  '/dev/my-vg/root filesystem xfs - 314572800' > fs.want
+# Sizes as virt-filesystems gives them: what each file system holds
+# (statvfs), the LVs' and PVs' sizes as LVM reports them (the 150 MB LV
+# is 38 extents of 4 MiB). UUIDs: the LV's as LVM prints it, the VG's
+# and PV's without dashes.
+dk df -a lvm.img --output=json > df.json
+size_of() { python3 -c 'import json,sys; print([r["size"] for r in json.load(open(sys.argv[1])) if r["filesystem"] == sys.argv[2]][0])' df.json "$1"; }
+{
+  echo "/dev/sda1 filesystem ext4 - $(size_of /dev/sda1) -"
+  echo "/dev/my-vg/data filesystem btrfs - $(size_of /dev/my-vg/data) -"
+  echo "/dev/my-vg/root filesystem xfs - $(size_of /dev/my-vg/root) -"
+} > fs.want
 tr -s ' ' < fsl.out | diff -u fs.want - || fail "filesystems"
+capture lvm dk filesystems -a lvm.img --lvs --vgs --pvs --long --uuid --no-title
+tr -s ' ' < lvm.out | sed -E 's/ [A-Za-z0-9-]+$//' > lvm.got
+printf '%s\n' '/dev/my-vg/data lv 159383552 /dev/my-vg' '/dev/my-vg/root lv 314572800 /dev/my-vg' \
+  '/dev/my-vg vg 801112064 /dev/sda2' '/dev/sda2 pv 801112064 -' > lvm.want
+diff -u lvm.want lvm.got || fail "filesystems --lvs --vgs --pvs"
+[[ $(sed -n 1p lvm.out) =~ \ [A-Za-z0-9]{6}(-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}$ ]] || fail "LV UUID: $(cat lvm.out)"
+[[ $(sed -n 3p lvm.out) =~ \ [A-Za-z0-9]{32}$ ]] || fail "VG UUID: $(cat lvm.out)"
 
 capture df dk df -a lvm.img
 grep -q '^lvm.img:/dev/my-vg/root ' df.out && grep -q '^lvm.img:/dev/my-vg/data ' df.out ||
@@ -98,4 +114,6 @@ if [ "${DK_GUESTFISH:-0}" = 1 ] && command -v virt-inspector >/dev/null; then
   LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg virt-inspector -a lvm.img > vi.xml ||
     fail "virt-inspector failed"
   diff -u vi.xml insp.out || fail "inspect differs from virt-inspector"
+  virt-filesystems -a lvm.img --all --long --uuid > vf.txt || fail "virt-filesystems failed"
+  dk filesystems -a lvm.img --all --long --uuid 2>/dev/null | diff -u vf.txt - || fail "filesystems differs from virt-filesystems"
 fi

@@ -63,7 +63,7 @@ grep -qE '^- 0755 +5000000 /lower/deeper/big.bin$' lsl2.out || fail "big file: $
 for img in f12.img f16.img; do
   dk filesystems -a "$img" --long --uuid --no-title > fsl.out
   label=$(blkid -p -o value -s LABEL "$img"); uuid=$(blkid -p -o value -s UUID "$img")
-  grep -qE "^/dev/sda +filesystem +vfat +$label +[0-9]+ +$uuid\$" fsl.out || fail "$img: $(cat fsl.out) vs $label $uuid"
+  grep -qE "^/dev/sda +filesystem +vfat +$label +[0-9]+ +- +$uuid\$" fsl.out || fail "$img: $(cat fsl.out) vs $label $uuid"
 done
 dk filesystems -a disk.qcow2 --output=json > fs.json
 uuid32=$(blkid -p -o value -s UUID f32.img)

@@ -107,7 +107,7 @@ PY
 done
 [ "$(blkid -p -s UUID -o value dates.iso)" = 2011-01-02-03-04-05-00 ] || fail "dates.iso: unexpected blkid UUID"
 dk filesystems -a rr.qcow2 --long > fsl.out
-grep -qE '^/dev/sda +filesystem +iso9660 +Test Volume +[0-9]+$' fsl.out || fail "long: $(cat fsl.out)"
+grep -qE '^/dev/sda +filesystem +iso9660 +Test Volume +[0-9]+ +-$' fsl.out || fail "long: $(cat fsl.out)"
 
 # Errors: one line, exit 1.
 expect_clean_error "$DISKIT" cat -a rr.iso -m /dev/sda /nothere
