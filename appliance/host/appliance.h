@@ -35,10 +35,15 @@ struct LaunchReport {
 };
 
 // Asks the appliance to cancel the request in progress (from any thread or
-// a signal handler: it only sets a flag). The waiting call sends the agent
+// a signal handler: it only sets flags). The waiting call sends the agent
 // a cancel message; the op stops where it can (a running tool gets
-// SIGTERM) and the call fails with ECANCELED. No effect when idle.
-void request_cancel();
+// SIGTERM, a transfer ends) and the call fails with ECANCELED; later calls
+// fail with ECANCELED at once until reset_cancel() (so a transfer made of
+// many requests stops). False, and no effect, when no request was made
+// since reset_cancel().
+bool request_cancel();
+// Forgets a cancel (the caller starts a new command).
+void reset_cancel();
 
 class Appliance {
  public:

@@ -34,6 +34,9 @@ namespace {
 using nlohmann::json;
 
 std::atomic<bool> g_cancel{false};
+// A request was made since reset_cancel() (a command's transfer makes
+// many, with host work between them).
+std::atomic<bool> g_in_flight{false};
 
 // Disks one appliance can take (PCIe root ports in the saved machine).
 constexpr unsigned kMaxDisks = 16;
@@ -232,7 +235,10 @@ class VmAppliance : public Appliance {
                         std::function<Result<void>(std::span<const std::byte>)>* sink) {
     if (!m_ch) return make_error(ENOTCONN, std::string(op) + ": the appliance is not running");
     uint64_t id = m_next_id++;
-    g_cancel.store(false);  // a cancel asked for before this request is not for it
+    // A cancel stays asked for until reset_cancel(): the requests a
+    // chunked transfer still has to make fail at once.
+    if (g_cancel.load()) return make_error(ECANCELED, std::string(op) + ": cancelled");
+    g_in_flight.store(true);
     json req{{"id", id}, {"op", op}, {"args", args.is_null() ? json::object() : args}};
     if (source) req["upload"] = true;
     DK_TRY(m_ch->write_json(req));
@@ -245,9 +251,14 @@ class VmAppliance : public Appliance {
       }
       DK_TRY(m_ch->write_data(id, {}));
     }
+    bool cancel_sent = false;
     for (;;) {
-      while (!DK_TRY(m_ch->readable(100)))
-        if (g_cancel.exchange(false)) DK_TRY(m_ch->write_json({{"id", id}, {"cancel", true}}));
+      // Checked between frames too: a download streams without pause.
+      if (!cancel_sent && g_cancel.load()) {
+        DK_TRY(m_ch->write_json({{"id", id}, {"cancel", true}}));
+        cancel_sent = true;
+      }
+      if (!DK_TRY(m_ch->readable(100))) continue;
       proto::Frame f = DK_TRY(m_ch->read());
       if (f.kind == proto::FrameKind::Data) {
         if (f.id == id && sink) DK_TRY((*sink)(std::as_bytes(std::span(f.body))));
@@ -273,7 +284,16 @@ class VmAppliance : public Appliance {
 
 }  // namespace
 
-void request_cancel() { g_cancel.store(true); }
+void reset_cancel() {
+  g_cancel.store(false);
+  g_in_flight.store(false);
+}
+
+bool request_cancel() {
+  if (!g_in_flight.load()) return false;
+  g_cancel.store(true);
+  return true;
+}
 
 Result<std::pair<std::string, bool>> Appliance::saved_state() {
   if (!saved_states_enabled()) return std::make_pair(std::string(), false);

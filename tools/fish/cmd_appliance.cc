@@ -164,6 +164,7 @@ Result<nlohmann::json> appliance_call(Shell& sh, std::string_view cmd, const std
   // instead of killing the shell with its appliance.
   static volatile sig_atomic_t interrupted;
   interrupted = 0;
+  appliance::reset_cancel();
   struct sigaction sa {}, old_sa {};
   sa.sa_handler = [](int) {
     interrupted = 1;
@@ -179,6 +180,7 @@ Result<nlohmann::json> appliance_call(Shell& sh, std::string_view cmd, const std
   if (interrupted) return make_error(ECANCELED, std::string(cmd) + ": cancelled");
   State& s = state();
   auto r = s.session->call(op, args);
+  appliance::reset_cancel();  // what follows (the flush) must run
   if (changes_disks) {
     // The guest flushes its writes to the images (sync-all), then the
     // shell rereads the tables through a fresh read-only view.
@@ -280,6 +282,30 @@ Result<fs::ProbeResult> appliance_probe(const std::string& device) {
   return DK_TRY(probe_remote(*s.session, device)).probe;
 }
 
+namespace {
+struct sigaction g_guard_old;
+}  // namespace
+
+InterruptGuard::InterruptGuard() {
+  appliance::reset_cancel();
+  if (!state().session) return;
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {
+    if (appliance::request_cancel()) return;
+    // Nothing to cancel: ^C as before this guard (the default ends the shell).
+    ::sigaction(SIGINT, &g_guard_old, nullptr);
+    ::raise(SIGINT);
+  };
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, &g_guard_old);
+  m_installed = true;
+  m_old = &g_guard_old;
+}
+
+InterruptGuard::~InterruptGuard() {
+  if (m_installed) ::sigaction(SIGINT, m_old, nullptr);
+}
+
 Result<nlohmann::json> tool_appliance_call(const std::string& why, const std::string& op,
                                            const nlohmann::json& args) {
   DK_TRY(start_tool_session(why));
@@ -305,6 +331,7 @@ Result<void> shutdown_appliance() {
   if (!s.session) return {};
   fs::set_fallback_mounter({});
   fs::set_extra_device_lister({});
+  appliance::reset_cancel();  // a cancelled command must not stop the clean shutdown
   Result<void> r = s.session->shutdown();
   s.session.reset();
   return r;

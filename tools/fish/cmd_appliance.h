@@ -13,6 +13,8 @@
 // flushes and the shell reopens its read-only view, so it sees the change.
 #pragma once
 
+#include <signal.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -59,6 +61,21 @@ Result<void> prepare_inspection(Shell& sh);
 // Type, label and UUID of a device only the running appliance sees (an
 // LV, a /dev/mapper device), probed by the host's prober on its head.
 Result<fs::ProbeResult> appliance_probe(const std::string& device);
+
+// While a command runs and the appliance is up: ^C cancels the appliance
+// request in progress (file reads and writes on xfs, btrfs, LVs... go
+// through it); with none in progress ^C does what it did before.
+class InterruptGuard {
+ public:
+  InterruptGuard();
+  ~InterruptGuard();
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+ private:
+  bool m_installed = false;
+  struct sigaction* m_old = nullptr;
+};
 
 // Stops the appliance (after the shell has closed its mounts).
 Result<void> shutdown_appliance();

@@ -1,3 +1,4 @@
+#include "tools/fish/cmd_appliance.h"
 #include "tools/fish/shell.h"
 
 #include <sys/wait.h>
@@ -122,6 +123,7 @@ int Shell::execute(const std::string& name, std::vector<std::string> args) {
                  c->synopsis().c_str(), name.c_str(), name.c_str());
     return -1;
   }
+  InterruptGuard interrupts;  // ^C cancels what the appliance is doing for this command
   Call call;
   if (auto r = check_call(*c, args, call); !r) {
     std::fflush(stdout);

@@ -4,6 +4,7 @@
 # (script mode stops at an error), the appliance and QEMU are gone, and the
 # file system still checks clean. The long command: zerofree on an empty
 # 8 GiB ext4 (it reads every free block: about two minutes through TCG).
+# Then the same for a download, which is many requests.
 source "$DK_TESTLIB"
 require qemu-system-x86_64
 require python3
@@ -52,3 +53,32 @@ if subprocess.run(["pgrep", "-f", "qemu-system.*dk-appliance"], capture_output=T
         print("FAIL: children of the shell are left: " + " ".join(left), file=sys.stderr); sys.exit(1)
 PY
 e2fsck -fn big.img > fsck.out 2>&1 || fail "the file system does not check clean after the cancel: $(cat fsck.out)"
+
+# A transfer made of many requests: ^C during a download of a 400 MiB file
+# read through the appliance (--appliance mounts through it) stops it.
+head -c 400M /dev/urandom > big.bin
+"$DISKIT" copy-in -a big.img -m /dev/sda big.bin / || fail "copy-in"
+python3 - "$DISKIT" <<'PY' || fail "see above"
+import signal, subprocess, sys, time
+p = subprocess.Popen([sys.argv[1], "fish", "--appliance", "--ro", "-a", "big.img"], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+p.stdin.write("run\nmount /dev/sda /\ndownload /big.bin /dev/null\necho not-reached\n")
+p.stdin.close()
+p.stdin = None
+deadline = time.time() + 120
+while time.time() < deadline:
+    if subprocess.run(["pgrep", "-P", str(p.pid), "qemu-system"], capture_output=True).returncode == 0:
+        break
+    time.sleep(0.2)
+time.sleep(4)  # restored and mounted (2-3 s); the download takes about 10 s
+t0 = time.time()
+p.send_signal(signal.SIGINT)
+try:
+    out, err = p.communicate(timeout=60)
+except subprocess.TimeoutExpired:
+    p.kill(); print("FAIL: no answer 60 s after ^C", file=sys.stderr); sys.exit(1)
+took = time.time() - t0
+print(f"download: exited {p.returncode} {took:.1f} s after ^C; stderr: {err.strip()}")
+if p.returncode in (0, -2) or "download: cancelled" not in err or "not-reached" in out or took > 20:
+    print("FAIL: the download was not cancelled", file=sys.stderr); sys.exit(1)
+PY
