@@ -146,22 +146,29 @@ Result<int> run_filesystems(const CLI::App& app, FilesystemsOptions& o) {
     // LVM, as the appliance's lvm reports it.
     auto layout = DK_TRY(fish::tool_appliance_call("to read LVM volumes", "lvm-layout", nlohmann::json::object()));
     auto num = [](const nlohmann::json& j, const char* k) {
-      return j.contains(k) && j[k].is_number_unsigned() ? j[k].get<uint64_t>() : uint64_t{0};
+      return j.is_object() && j.contains(k) && j[k].is_number_unsigned() ? j[k].get<uint64_t>() : uint64_t{0};
     };
     auto str = [](const nlohmann::json& j, const char* k) {
-      return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+      return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+    };
+    // The agent is not trusted: any member may be missing or mistyped.
+    auto list = [](const nlohmann::json& j, const char* k) {
+      std::vector<nlohmann::json> out;
+      if (j.is_object() && j.contains(k) && j[k].is_array())
+        for (const auto& e : j[k]) out.push_back(e);
+      return out;
     };
     if (want_lvs)
-      for (const auto& lv : layout.value("lvs", nlohmann::json::array())) {
+      for (const auto& lv : list(layout, "lvs")) {
         std::string name = str(lv, "name");
         rows.push_back(row(name, "lv", std::nullopt, std::nullopt, std::nullopt, num(lv, "size"),
                            name.substr(0, name.rfind('/')), str(lv, "uuid")));
       }
-    const nlohmann::json pvs = layout.value("pvs", nlohmann::json::array());
+    const std::vector<nlohmann::json> pvs = list(layout, "pvs");
     if (want_vgs)
-      for (const auto& vg : layout.value("vgs", nlohmann::json::array())) {
+      for (const auto& vg : list(layout, "vgs")) {
         std::string parents;
-        for (const auto& u : vg.value("pv_uuids", nlohmann::json::array())) {
+        for (const auto& u : list(vg, "pv_uuids")) {
           std::string pv = u.is_string() ? u.get<std::string>() : std::string();
           for (const auto& p : pvs)
             if (str(p, "uuid") == pv) pv = str(p, "name");

@@ -107,12 +107,10 @@ class HostAgentSession : public Session {
       }
       if (f.kind != proto::FrameKind::Json) return make_error(EPROTO, op + ": bad frame from the agent: " + f.body);
       auto msg = nlohmann::json::parse(f.body, nullptr, false);
-      if (!msg.is_object() || msg.value("id", uint64_t{0}) != id || msg.contains("progress")) continue;
-      if (msg.contains("error")) {
-        const auto& e = msg["error"];
-        return make_error(strip_op(op, Error{e.value("errno", EIO), e.value("message", std::string("failed"))}));
-      }
-      return msg.value("result", nlohmann::json());
+      if (!proto::reply_has_id(msg, id) || msg.contains("progress")) continue;
+      if (auto e = msg.find("error"); e != msg.end()) return make_error(strip_op(op, proto::reply_error(*e, "failed")));
+      auto r = msg.find("result");
+      return r == msg.end() ? nlohmann::json() : *r;
     }
   }
 

@@ -266,10 +266,10 @@ class VmAppliance : public Appliance {
       }
       if (f.kind != proto::FrameKind::Json) continue;
       json m = json::parse(f.body, nullptr, false);
-      if (!m.is_object() || m.value("id", json()) != json(id) || m.contains("progress")) continue;
-      if (auto e = m.find("error"); e != m.end() && e->is_object())
-        return make_error(e->value("errno", EIO), e->value("message", std::string(op) + ": failed"));
-      return m.value("result", json());
+      if (!proto::reply_has_id(m, id) || m.contains("progress")) continue;
+      if (auto e = m.find("error"); e != m.end()) return make_error(proto::reply_error(*e, std::string(op) + ": failed"));
+      auto r = m.find("result");
+      return r == m.end() ? json() : *r;
     }
   }
 

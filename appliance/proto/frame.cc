@@ -193,4 +193,26 @@ nlohmann::json make_progress(uint64_t id, uint64_t done, uint64_t total) {
   return nlohmann::json{{"id", id}, {"progress", {{"done", done}, {"total", total}}}};
 }
 
+bool reply_has_id(const nlohmann::json& msg, uint64_t id) {
+  if (!msg.is_object()) return false;
+  auto it = msg.find("id");
+  if (it == msg.end() || !it->is_number_integer()) return false;
+  if (it->is_number_unsigned()) return it->get<uint64_t>() == id;
+  int64_t v = it->get<int64_t>();
+  return v >= 0 && static_cast<uint64_t>(v) == id;
+}
+
+Error reply_error(const nlohmann::json& error, const std::string& fallback) {
+  int code = EIO;
+  std::string message = fallback;
+  if (error.is_object()) {
+    if (auto c = error.find("errno"); c != error.end() && c->is_number_integer()) {
+      int64_t v = c->get<int64_t>();
+      if (v > 0 && v < 4096) code = static_cast<int>(v);
+    }
+    if (auto m = error.find("message"); m != error.end() && m->is_string()) message = m->get<std::string>();
+  }
+  return Error{code, message};
+}
+
 }  // namespace dk::proto

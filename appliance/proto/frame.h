@@ -75,6 +75,15 @@ struct Request {
   bool cancel = false;
 };
 
+// Reading replies on the host, where the agent is not trusted (it runs next
+// to guest file systems that may be hostile): no shape of reply may throw.
+// True when msg is an object whose "id" is the unsigned number id.
+bool reply_has_id(const nlohmann::json& msg, uint64_t id);
+// The Error a reply's "error" member describes: its errno when that is a
+// number in 1..4095 (else EIO) and its message when a string (else
+// `fallback`).
+Error reply_error(const nlohmann::json& error, const std::string& fallback);
+
 // Parses a JSON frame's text into a Request; EINVAL with a one-line reason
 // (and whatever id it found in *id_out) when it is not one.
 Result<Request> parse_request(std::string_view text, nlohmann::json* id_out);

@@ -1,6 +1,7 @@
 // Fuzzes the agent protocol's decoder: a byte stream read as frames
 // (length prefix, kind, data header) and every JSON frame parsed as a
-// request, as the agent does with what the host sends.
+// request, as the agent does with what the host sends, and read as a
+// reply, as the host does with what the agent sends (never trusted).
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -26,6 +27,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (f->kind == dk::proto::FrameKind::Json) {
       nlohmann::json id;
       (void)dk::proto::parse_request(f->body, &id);
+      auto msg = nlohmann::json::parse(f->body, nullptr, false);
+      (void)dk::proto::reply_has_id(msg, 1);
+      if (msg.is_object())
+        if (auto e = msg.find("error"); e != msg.end()) {
+          dk::Error err = dk::proto::reply_error(*e, "failed");
+          if (err.code <= 0 || err.code >= 4096) __builtin_trap();
+        }
     }
   }
   ::close(fd);

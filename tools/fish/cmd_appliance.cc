@@ -227,7 +227,7 @@ Result<void> start_tool_session(const std::string& why) {
 Result<fs::ExtraDevice> probe_remote(appliance::Session& session, const std::string& device) {
   std::string head;
   auto r = DK_TRY(session.call_download("read-head", {{"device", device}, {"length", 256 * 1024}}, head));
-  int64_t size = r.value("size", int64_t{0});
+  int64_t size = r.is_object() && r.contains("size") && r["size"].is_number_integer() ? r["size"].get<int64_t>() : -1;
   if (size < 0 || head.size() > static_cast<size_t>(size)) return make_error(EIO, "'" + device + "': bad read-head reply");
   int fd = ::memfd_create("dk-probe", MFD_CLOEXEC);
   if (fd < 0) return errno_error("memfd_create");

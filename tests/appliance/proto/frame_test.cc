@@ -93,5 +93,21 @@ TEST(ProtoReply, Shapes) {
   EXPECT_EQ(make_progress(2, 5, 10).dump(), R"({"id":2,"progress":{"done":5,"total":10}})");
 }
 
+TEST(ProtoReply, HostileRepliesNeverThrow) {
+  using nlohmann::json;
+  EXPECT_TRUE(reply_has_id(json{{"id", 7}}, 7));
+  for (const json& bad : {json{{"id", "7"}}, json{{"id", -7}}, json{{"id", 7.5}}, json(7), json::array(), json()})
+    EXPECT_FALSE(reply_has_id(bad, 7)) << bad.dump();
+  Error e = reply_error(json{{"errno", 2}, {"message", "gone"}}, "fb");
+  EXPECT_EQ(e.code, 2);
+  EXPECT_EQ(e.message, "gone");
+  for (const json& bad : {json{{"errno", "2"}}, json{{"errno", -1}}, json{{"errno", 1 << 20}}, json{{"errno", 2.5}},
+                          json("x"), json::array(), json()}) {
+    Error b = reply_error(bad, "fallback");
+    EXPECT_EQ(b.code, EIO) << bad.dump();
+    EXPECT_EQ(b.message, "fallback") << bad.dump();
+  }
+}
+
 }  // namespace
 }  // namespace dk::proto
