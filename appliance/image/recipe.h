@@ -42,9 +42,12 @@ inline constexpr const char* kRecipeModules[] = {
 std::vector<std::tuple<std::string, std::string, uint32_t>> recipe_files();
 
 // The kernel command line /init expects (the host adds to it).
+// init_on_free=1: freed pages are zeroed, which a saved state skips (the
+// boot-time copy of the initramfs is freed after unpacking): 125 MB of
+// state instead of 171 MB.
 inline constexpr const char* kKernelCmdline =
     "console=ttyS0 quiet loglevel=3 panic=-1 reboot=t no_timer_check noreplace-smp tsc=reliable "
     "cryptomgr.notests rcupdate.rcu_expedited=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd "
-    "random.trust_cpu=on 8250.nr_uarts=1";
+    "random.trust_cpu=on 8250.nr_uarts=1 init_on_free=1";
 
 }  // namespace dk::appliance
