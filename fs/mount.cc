@@ -44,13 +44,19 @@ bool has_lvm_member(Guest& guest) {
   return false;
 }
 
-Result<std::vector<ExtraDevice>> extra_devices(Guest& guest) {
-  if (!lister_slot() || !has_lvm_member(guest)) return std::vector<ExtraDevice>{};
+Result<std::vector<ExtraDevice>> extra_devices(Guest& guest, bool has_lvm_member) {
+  if (!lister_slot() || !has_lvm_member) return std::vector<ExtraDevice>{};
   return lister_slot()(guest);
 }
 
 bool can_open(const std::string& type) {
   return type == "ext2" || type == "ext3" || type == "ext4" || type == "vfat" || type == "iso9660";
+}
+
+bool can_mount(const std::string& type) {
+  if (can_open(type)) return true;
+  return fallback_mounter() && !type.empty() && type != "unknown" && type != "swap" && type != "LVM2_member" &&
+         type != "linux_raid_member" && type != "crypto_LUKS";
 }
 
 Result<std::unique_ptr<FileSystem>> open_filesystem(Guest& guest, const BlockDevice& dev,

@@ -25,6 +25,9 @@ Result<std::unique_ptr<FileSystem>> open_filesystem(Guest& guest, const BlockDev
 
 // Whether open_filesystem() can open a file system of this probed type.
 bool can_open(const std::string& type);
+// can_open(), or a file system (not swap, not a container such as an LVM
+// PV) that the registered fallback mounter may read.
+bool can_mount(const std::string& type);
 
 // ---- A mounter outside fs/ (additive hook) ----
 // The appliance (tools/fish/cmd_appliance.cc, over appliance/host/remote_fs)
@@ -57,10 +60,11 @@ using ExtraDeviceLister = std::function<Result<std::vector<ExtraDevice>>(Guest& 
 ExtraDeviceLister set_extra_device_lister(ExtraDeviceLister l);
 // Whether a file-system candidate of `guest` is an LVM physical volume.
 bool has_lvm_member(Guest& guest);
-// The extra devices of `guest`: none when no lister is registered or no
-// candidate of the guest is an LVM physical volume (so plain guests never
-// start the appliance); the lister's error otherwise.
-Result<std::vector<ExtraDevice>> extra_devices(Guest& guest);
+// The extra devices of `guest`: none when no lister is registered or
+// `has_lvm_member` (what the caller's own probe of the candidates found)
+// is false, so plain guests never start the appliance; the lister's error
+// otherwise.
+Result<std::vector<ExtraDevice>> extra_devices(Guest& guest, bool has_lvm_member);
 
 }  // namespace dk::fs
 

@@ -33,13 +33,6 @@ struct DfRow {
   fs::StatVfs st;
 };
 
-// A file system a native driver reads, or (with the appliance's mounter
-// registered) any file system that is not a container.
-bool mountable(const std::string& type) {
-  if (fs::can_open(type)) return true;
-  return fs::fallback_mounter() && type != "LVM2_member" && type != "linux_raid_member" && type != "crypto_LUKS";
-}
-
 // virt-df's candidates: list-filesystems without swap and unknown, each
 // mounted read-only; one that cannot be opened is left out, as virt-df
 // leaves out what fails to mount.
@@ -47,11 +40,13 @@ Result<std::vector<DfRow>> statvfs_all(fs::Guest& g) {
   std::vector<DfRow> rows;
   fs::MountOptions mo;
   mo.warn = [](const std::string&) {};
+  bool has_pv = false;
   for (const fs::BlockDevice& d : g.filesystem_candidates()) {
     if (d.part && d.part->extended) continue;
     auto layer = DK_TRY(g.open_device(d));
     fs::ProbeResult p = DK_TRY_CTX(fs::probe_filesystem(*layer), "'" + d.name + "'");
-    if (!p.found() || p.type == "swap" || !mountable(p.type)) continue;
+    has_pv = has_pv || p.type == "LVM2_member";
+    if (!fs::can_mount(p.type)) continue;
     auto fsys = fs::open_filesystem(g, d, mo);
     if (!fsys) continue;
     auto st = (*fsys)->statvfs();
@@ -60,12 +55,12 @@ Result<std::vector<DfRow>> statvfs_all(fs::Guest& g) {
   }
   // LVs, through the appliance (after the partitions, as list-filesystems
   // orders them).
-  auto extra = fs::extra_devices(g);
+  auto extra = fs::extra_devices(g, has_pv);
   if (!extra) std::fprintf(stderr, "diskit: df: warning: %s\n", extra.error().message.c_str());
   std::vector<fs::ExtraDevice> lvs = extra ? std::move(*extra) : std::vector<fs::ExtraDevice>{};
   std::sort(lvs.begin(), lvs.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (const fs::ExtraDevice& e : lvs) {
-    if (!e.probe.found() || e.probe.type == "swap" || !fs::fallback_mounter()) continue;
+    if (!fs::fallback_mounter() || !fs::can_mount(e.probe.type)) continue;
     auto fsys = fs::fallback_mounter()(g, e.name, "", mo);
     if (!fsys) continue;
     auto st = (*fsys)->statvfs();

@@ -45,30 +45,25 @@ struct FsRow {
 // statvfs total (blocks * bsize: what the file system can hold); the
 // device's size when it cannot be mounted.
 uint64_t filesystem_size(fs::Guest& g, const FsRow& r) {
+  if (!fs::can_mount(r.probe.type) || (r.remote && !fs::fallback_mounter())) return r.dev.size;
   fs::MountOptions mo;
   mo.warn = [](const std::string&) {};
-  const std::string& t = r.probe.type;
-  if (t == "swap" || t == "unknown") return r.dev.size;
-  Result<std::unique_ptr<fs::FileSystem>> f = make_error(ENOTSUP, "");
-  if (r.remote) {
-    if (fs::fallback_mounter()) f = fs::fallback_mounter()(g, r.dev.name, "", mo);
-  } else if (fs::can_open(t) || fs::fallback_mounter()) {
-    f = fs::open_filesystem(g, r.dev, mo);
-  }
+  auto f = r.remote ? fs::fallback_mounter()(g, r.dev.name, "", mo) : fs::open_filesystem(g, r.dev, mo);
   if (!f) return r.dev.size;
   auto st = (*f)->statvfs();
-  if (!st) return r.dev.size;
-  return st->blocks * st->bsize;
+  return st ? st->blocks * st->bsize : r.dev.size;
 }
 
 // list-filesystems' rules: extended partitions, LVM PVs and md members are
 // containers, not file systems; swap and unknown only with --extra.
-Result<std::vector<FsRow>> list_filesystems(fs::Guest& g, bool extra) {
+// *has_pv: whether a candidate is an LVM physical volume.
+Result<std::vector<FsRow>> list_filesystems(fs::Guest& g, bool extra, bool* has_pv) {
   std::vector<FsRow> rows;
   for (const fs::BlockDevice& d : g.filesystem_candidates()) {
     if (d.part && d.part->extended) continue;
     auto layer = DK_TRY(g.open_device(d));
     fs::ProbeResult p = DK_TRY_CTX(fs::probe_filesystem(*layer), "'" + d.name + "'");
+    if (p.type == "LVM2_member") *has_pv = true;
     if (p.type == "LVM2_member" || p.type == "linux_raid_member") continue;
     if (!p.found()) p.type = "unknown";
     if (!extra && (p.type == "swap" || p.type == "unknown")) continue;
@@ -76,7 +71,7 @@ Result<std::vector<FsRow>> list_filesystems(fs::Guest& g, bool extra) {
   }
   // LVs, through the appliance, after the partitions and sorted, as
   // list-filesystems orders them.
-  auto lvs = DK_TRY(fs::extra_devices(g));
+  auto lvs = DK_TRY(fs::extra_devices(g, *has_pv));
   std::sort(lvs.begin(), lvs.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (fs::ExtraDevice& e : lvs) {
     if (!e.probe.found()) e.probe.type = "unknown";
@@ -100,7 +95,8 @@ Result<int> run_filesystems(const CLI::App& app, FilesystemsOptions& o) {
   bool want_devs = o.blkdevs || o.all;
   auto guest = DK_TRY(open_guest(app, o.guest, false));
   std::vector<FsRow> fss;
-  if (want_fs) fss = DK_TRY(list_filesystems(*guest, o.extra || o.all));
+  bool has_pv = false;
+  if (want_fs) fss = DK_TRY(list_filesystems(*guest, o.extra || o.all, &has_pv));
 
   if (fmt == OutputFormat::Json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
@@ -142,7 +138,7 @@ Result<int> run_filesystems(const CLI::App& app, FilesystemsOptions& o) {
   for (auto& r : fss)
     rows.push_back(row(r.dev.name, "filesystem", r.probe.type, r.probe.label, std::nullopt,
                        c_size ? filesystem_size(*guest, r) : r.dev.size, std::string(), r.probe.uuid));
-  if ((want_lvs || want_vgs || want_pvs) && fs::has_lvm_member(*guest)) {
+  if ((want_lvs || want_vgs || want_pvs) && (want_fs ? has_pv : fs::has_lvm_member(*guest))) {
     // LVM, as the appliance's lvm reports it.
     auto layout = DK_TRY(fish::tool_appliance_call("to read LVM volumes", "lvm-layout", nlohmann::json::object()));
     auto num = [](const nlohmann::json& j, const char* k) {

@@ -106,7 +106,6 @@ class VmAppliance : public Appliance {
     if (!::mkdtemp(tmpl.data())) return errno_error("cannot create a directory in '" + tmpl + "'");
     m_dir = tmpl;
     m_sock = m_dir + "/agent.sock";
-    m_verbose = o.verbose;
 
     vmm::VmConfig cfg = base_config(img.image);
     // -v: the guest's console on stderr, never in the command's output.
@@ -276,7 +275,6 @@ class VmAppliance : public Appliance {
   std::unique_ptr<vmm::Vm> m_vm;
   int m_fd = -1;
   std::string m_dir, m_sock, m_how;
-  bool m_verbose = false;
   double m_seconds = 0;
   std::unique_ptr<proto::Channel> m_ch;
   uint64_t m_next_id = 1;
@@ -297,10 +295,7 @@ bool request_cancel() {
 
 Result<std::pair<std::string, bool>> Appliance::saved_state() {
   if (!saved_states_enabled()) return std::make_pair(std::string(), false);
-  ApplianceImage img;
-  img.dir = appliance_dir();
-  img.kernel = img.dir + "/kernel";
-  img.initrd = img.dir + "/initrd";
+  const ApplianceImage img = image_in(appliance_dir());
   std::string path = state_file(img, base_config(img));
   return std::make_pair(path, ::access(path.c_str(), R_OK) == 0);
 }

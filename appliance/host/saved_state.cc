@@ -4,8 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ctime>
+#include <climits>
 #include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <sstream>
 
@@ -23,25 +24,24 @@ uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
-// Identifies the QEMU binary: its resolved path, size and modification time.
+// Identifies the QEMU binary: its real path (symlinks resolved), size and
+// modification time.
 std::string qemu_identity() {
-  std::string bin = vmm::qemu_binary();
-  std::string path = bin;
-  if (bin.find('/') == std::string::npos) {
+  std::string path = vmm::qemu_binary();
+  if (path.find('/') == std::string::npos) {
     const char* env = std::getenv("PATH");
     std::stringstream dirs(env ? env : "/usr/bin:/bin");
     std::string d;
     while (std::getline(dirs, d, ':'))
-      if (!d.empty() && ::access((d + "/" + bin).c_str(), X_OK) == 0) {
-        path = d + "/" + bin;
+      if (!d.empty() && ::access((d + "/" + path).c_str(), X_OK) == 0) {
+        path = d + "/" + path;
         break;
       }
   }
+  char real[PATH_MAX];
+  if (::realpath(path.c_str(), real)) path = real;
   struct stat st {};
-  char real[4096];
-  ssize_t n = ::readlink(path.c_str(), real, sizeof real - 1);
-  if (n > 0) path += "->" + std::string(real, static_cast<size_t>(n));
-  if (::stat(path.substr(0, path.find("->")).c_str(), &st) != 0) return path;
+  if (::stat(path.c_str(), &st) != 0) return path;
   return path + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
          std::to_string(st.st_mtim.tv_nsec);
 }

@@ -164,6 +164,10 @@ Result<BuildReport> build(const std::string& dir, const std::string& kver, const
 
 }  // namespace
 
+ApplianceImage image_in(const std::string& dir, const std::string& kernel_version) {
+  return ApplianceImage{dir, dir + "/kernel", dir + "/initrd", kernel_version};
+}
+
 std::string appliance_dir() {
   if (const char* d = std::getenv("DISKIT_APPLIANCE_DIR"); d && *d) return d;
   const char* home = std::getenv("HOME");
@@ -199,7 +203,7 @@ Result<BuildReport> ensure_image(const BuildOptions& o) {
     if (::stat((dir + "/initrd").c_str(), &st) == 0) rep.initrd_bytes = static_cast<uint64_t>(st.st_size);
     if (::stat((dir + "/kernel").c_str(), &st) == 0) rep.kernel_bytes = static_cast<uint64_t>(st.st_size);
   }
-  rep.image = ApplianceImage{dir, dir + "/kernel", dir + "/initrd", kver};
+  rep.image = image_in(dir, kver);
   return rep;
 }
 

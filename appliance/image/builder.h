@@ -36,6 +36,8 @@ struct BuildReport {
 
 // $DISKIT_APPLIANCE_DIR, else ~/.cache/diskit/appliance.
 std::string appliance_dir();
+// The image's paths inside cache directory `dir` (whether built or not).
+ApplianceImage image_in(const std::string& dir, const std::string& kernel_version = {});
 // diskit-agent: $DISKIT_AGENT, else next to the running diskit binary.
 Result<std::string> agent_path();
 // Returns the cached image, building it first when missing or stale.

@@ -262,7 +262,9 @@ OsInfo to_os_info(const Found& f, const inspect::DeviceResolver& resolver) {
 Result<std::vector<OsInfo>> inspect_os(Guest& guest, const InspectOptions& opts) {
   inspect::DeviceResolver resolver = DK_TRY(inspect::DeviceResolver::probe(guest));
   // LVs, through the appliance when one is registered (fs/mount.h).
-  if (auto extra = extra_devices(guest); extra) {
+  const bool has_pv = std::any_of(resolver.candidates().begin(), resolver.candidates().end(),
+                                  [](const auto& c) { return c.probe.type == "LVM2_member"; });
+  if (auto extra = extra_devices(guest, has_pv); extra) {
     for (const ExtraDevice& e : *extra) resolver.add_remote(e.name, e.probe);
   } else if (opts.warn) {
     opts.warn(extra.error().message);
@@ -272,10 +274,7 @@ Result<std::vector<OsInfo>> inspect_os(Guest& guest, const InspectOptions& opts)
     // What no native driver reads is tried when a fallback mounter (the
     // appliance) may read it.
     const bool remote = resolver.is_remote(c.dev.name);
-    const std::string& t = c.probe.type;
-    const bool mountable = can_open(t) || (fallback_mounter() && c.probe.found() && t != "swap" &&
-                                           t != "LVM2_member" && t != "crypto_LUKS" && t != "linux_raid_member");
-    if (!mountable) continue;
+    if (!can_mount(c.probe.type)) continue;
     MountOptions ro;
     ro.warn = [](const std::string&) {};  // a replayed journal is said again when it is mounted
     if (remote && !fallback_mounter()) continue;

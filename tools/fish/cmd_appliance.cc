@@ -299,11 +299,10 @@ InterruptGuard::InterruptGuard() {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, &g_guard_old);
   m_installed = true;
-  m_old = &g_guard_old;
 }
 
 InterruptGuard::~InterruptGuard() {
-  if (m_installed) ::sigaction(SIGINT, m_old, nullptr);
+  if (m_installed) ::sigaction(SIGINT, &g_guard_old, nullptr);
 }
 
 Result<nlohmann::json> tool_appliance_call(const std::string& why, const std::string& op,

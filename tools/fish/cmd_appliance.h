@@ -13,8 +13,6 @@
 // flushes and the shell reopens its read-only view, so it sees the change.
 #pragma once
 
-#include <signal.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -74,7 +72,6 @@ class InterruptGuard {
 
  private:
   bool m_installed = false;
-  struct sigaction* m_old = nullptr;
 };
 
 // Stops the appliance (after the shell has closed its mounts).

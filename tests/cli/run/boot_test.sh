@@ -5,17 +5,9 @@
 # prints md5sum /dev/vda and writes a known pattern to /dev/vdb, then powers
 # off. One boot (10-15 s under TCG) shared by every check.
 . "$(dirname "$0")/../lib.sh"
-HERE=$(cd "$(dirname "$0")" && pwd)
-require qemu-system-x86_64
+. "$(dirname "$0")/guest_kit.sh"
 require qemu-img
 require qemu-io
-require python3
-[ -x /bin/busybox ] || skip "busybox (busybox-static) is not installed"
-KERNEL=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
-[ -n "$KERNEL" ] || skip "no kernel in /boot/vmlinuz-*"
-KVER=${KERNEL#/boot/vmlinuz-}
-[ -f "/lib/modules/$KVER/modules.dep" ] || skip "no modules for $KVER"
-[ -r "$KERNEL" ] || skip "$KERNEL is not readable"
 
 cat > init <<'SH'
 #!/bin/sh

@@ -4,15 +4,7 @@
 # with status 2 and one line saying so (pvpanic, or the panic=-1 reset
 # under -no-reboot). One TCG boot of a busybox initramfs, 10-15 s.
 . "$(dirname "$0")/../lib.sh"
-HERE=$(cd "$(dirname "$0")" && pwd)
-require qemu-system-x86_64
-require python3
-[ -x /bin/busybox ] || skip "busybox (busybox-static) is not installed"
-KERNEL=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
-[ -n "$KERNEL" ] || skip "no kernel in /boot/vmlinuz-*"
-KVER=${KERNEL#/boot/vmlinuz-}
-[ -f "/lib/modules/$KVER/modules.dep" ] || skip "no modules for $KVER"
-[ -r "$KERNEL" ] || skip "$KERNEL is not readable"
+. "$(dirname "$0")/guest_kit.sh"
 
 cat > init <<'SH'
 #!/bin/sh
